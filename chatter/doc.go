@@ -1,0 +1,25 @@
+// Package chatter is the domain of the Chatter SDK: the normalised Message,
+// the contracts between sources, the pipeline, stores, sinks and notifiers,
+// the delivery ledger, and diagnostics. It imports only the standard library.
+//
+// Data path: a Source (tgbot, tgparse, or your own) hands each Message to a
+// Handler — normally a Pipeline. Pipeline.Accept validates the message, runs
+// the Filter, and stores the message together with its delivery job in one
+// transaction (Store.SaveMessage); only then does the source acknowledge it.
+// Pipeline.Run drains the durable Queue through a Sink (for example
+// amocrmsink), with priorities, bounded retries, snoozes for rate limits and
+// a dead state with Replay. Every step is visible on the ledger
+// (MessageStore.ListEntries) and in the event log (EventStore).
+//
+// Quick start (with the in-memory store from chattertest):
+//
+//	store := chattertest.NewMemStore()
+//	p, err := chatter.NewPipeline(chatter.PipelineConfig{Store: store, Sink: sink})
+//	if err != nil { ... }
+//	go p.Run(ctx)                     // workers
+//	err = source.Run(ctx, p)          // the pipeline is a Handler
+//
+// Errors: sentinels (ErrNotFound, ErrConflict, ErrInvalid, …) are matched with
+// errors.Is; delivery failures are classified with ClassOf, RetryAfter and
+// IsPermanent, never by message text.
+package chatter

@@ -1,0 +1,367 @@
+package chatter
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// Store is everything a Chatter deployment persists. Implementations:
+// chattertest.MemStore (tests), sqlitestore (embedded default) and pgstore
+// (several instances). All pass chattertest.TestStore.
+//
+// Every row belongs to a workspace (a tenant); no method reads or changes rows
+// of a workspace other than the one it is given. All methods are safe for
+// concurrent use.
+type Store interface {
+	MessageStore
+	Queue
+	ContactStore
+	TokenStore
+	SessionStore
+	LeaseStore
+	CheckpointStore
+	EventStore
+	SettingsStore
+	RateBudget
+}
+
+// State is where a message is on its way to the CRM.
+type State string
+
+// Ledger states.
+const (
+	StateReceived   State = "received"   // stored, not yet decided (transient)
+	StateFiltered   State = "filtered"   // rejected by a filter; never delivered
+	StateQueued     State = "queued"     // waiting for a worker (also after a snooze)
+	StateDelivering State = "delivering" // a worker is delivering it
+	StateDelivered  State = "delivered"  // the sink succeeded; Result is set
+	StateFailed     State = "failed"     // the last attempt failed; it will be retried
+	StateDead       State = "dead"       // no more attempts; Replay re-queues it
+)
+
+// AllStates lists the ledger states in their natural order.
+var AllStates = []State{StateReceived, StateFiltered, StateQueued, StateDelivering, StateDelivered, StateFailed, StateDead}
+
+// AcceptOptions tells MessageStore.SaveMessage what to do with a new message.
+type AcceptOptions struct {
+	// Verdict is the filter's decision. When Verdict.Accept is false the
+	// message is stored as StateFiltered and no delivery is enqueued.
+	Verdict Verdict
+	// Priority of the delivery: 0 (highest) to 3 (lowest).
+	Priority int
+	// MaxAttempts allowed for the delivery (≥1).
+	MaxAttempts int
+}
+
+// AcceptResult is the outcome of SaveMessage.
+type AcceptResult struct {
+	Duplicate bool  // the key was stored before; nothing changed
+	State     State // the message's state after the call
+}
+
+// MessageStore keeps messages and their delivery ledger.
+type MessageStore interface {
+	// SaveMessage stores m and, when opts.Verdict.Accept, enqueues its
+	// delivery in the same transaction; it returns only after commit. A key
+	// already stored in m.Workspace is a no-op with Duplicate set. m must be
+	// valid (Message.Validate); stores check it again and return an error
+	// wrapping ErrInvalid without storing anything.
+	SaveMessage(ctx context.Context, m *Message, opts AcceptOptions) (AcceptResult, error)
+	// SaveMessages is SaveMessage for a batch in one transaction (group
+	// commit); results are in input order. An invalid message fails the
+	// whole batch before anything is written.
+	SaveMessages(ctx context.Context, ms []*Message, opts []AcceptOptions) ([]AcceptResult, error)
+	// GetEntry returns the ledger entry of a key, with its message, or ErrNotFound.
+	GetEntry(ctx context.Context, workspace string, key Key) (*LedgerEntry, error)
+	// ListEntries returns entries matching q, newest first, without Message
+	// unless q.WithMessage.
+	ListEntries(ctx context.Context, q LedgerQuery) ([]*LedgerEntry, error)
+	// CountEntries counts entries matching q (ignoring Limit and the cursor)
+	// by state.
+	CountEntries(ctx context.Context, q LedgerQuery) (map[State]int, error)
+}
+
+// LedgerEntry is the visible state of one message.
+type LedgerEntry struct {
+	Workspace   string          `json:"workspace"`
+	Key         Key             `json:"key"`
+	State       State           `json:"state"`
+	Verdict     Verdict         `json:"verdict"`
+	Priority    int             `json:"priority"`
+	Attempts    int             `json:"attempts"` // attempts made (snoozes excluded)
+	ErrorClass  ErrorClass      `json:"error_class,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+	Result      *DeliveryResult `json:"result,omitempty"`
+	ReceivedAt  time.Time       `json:"received_at"` // when the store accepted it
+	UpdatedAt   time.Time       `json:"updated_at"`
+	DeliveredAt time.Time       `json:"delivered_at,omitzero"`
+	NextAt      time.Time       `json:"next_at,omitzero"` // next attempt, for queued/failed
+	Message     *Message        `json:"message,omitempty"`
+}
+
+// LedgerQuery selects ledger entries. Workspace is required; zero fields match
+// everything.
+type LedgerQuery struct {
+	Workspace   string
+	From, To    time.Time // ReceivedAt in [From, To)
+	States      []State
+	Source      SourceKind
+	Account     string
+	ChatID      int64
+	ErrorClass  ErrorClass
+	Limit       int       // 0 means 100; at most 1000
+	Before      time.Time // cursor: entries received strictly before this time
+	WithMessage bool
+}
+
+// Job is a delivery handed to a worker by a Queue.
+type Job struct {
+	ID          int64
+	Message     *Message
+	Attempt     int // 1-based, snoozes excluded
+	MaxAttempts int
+	Priority    int
+	LastError   string
+	LastClass   ErrorClass
+}
+
+// OutcomeKind is what the queue must do after a delivery attempt.
+type OutcomeKind int
+
+// Outcome kinds.
+const (
+	OutcomeDelivered OutcomeKind = iota + 1 // mark delivered with Result and complete the job, in one transaction
+	OutcomeRetry                            // record the failure; try again after Delay (uses an attempt)
+	OutcomeSnooze                           // record the reason; try again after Delay without using an attempt
+	OutcomeDead                             // record the failure; no more attempts until Replay
+)
+
+// Outcome is a worker's decision about one Job; the Queue applies it.
+type Outcome struct {
+	Kind   OutcomeKind
+	Result *DeliveryResult // for OutcomeDelivered
+	Class  ErrorClass      // for failures and snoozes
+	Err    string          // error text for the ledger (no secrets)
+	Delay  time.Duration   // for OutcomeRetry and OutcomeSnooze
+}
+
+// WorkFunc runs one job and decides its outcome. It must not panic; a Queue
+// treats a panic as OutcomeRetry with ClassInternal.
+type WorkFunc func(ctx context.Context, j *Job) Outcome
+
+// QueueConfig tunes Queue.Work.
+type QueueConfig struct {
+	// Workers is the number of deliveries run concurrently. Defaults to 4.
+	Workers int
+	// JobTimeout bounds one attempt. Defaults to 2 minutes.
+	JobTimeout time.Duration
+	// Logger receives queue diagnostics; nil is silent.
+	Logger *slog.Logger
+}
+
+// Queue is the durable delivery queue fed by MessageStore.SaveMessage.
+type Queue interface {
+	// Work runs jobs through fn until ctx ends, then waits for running jobs
+	// and returns nil (or ctx's error for a failure to start). Before each
+	// attempt the ledger shows StateDelivering; the Outcome is applied
+	// atomically with the ledger update. A job interrupted by a crash is
+	// run again (its Job.Attempt increases). Jobs of all workspaces are
+	// served; higher priority (lower number) first.
+	Work(ctx context.Context, cfg QueueConfig, fn WorkFunc) error
+	// Replay re-queues a dead (or failed) message for a fresh round of
+	// attempts. It returns ErrNotFound for an unknown key and ErrConflict
+	// when the message is not dead or failed.
+	Replay(ctx context.Context, workspace string, key Key) error
+}
+
+// ContactLink remembers which CRM contact a Telegram person is, and the lead
+// currently open for them.
+type ContactLink struct {
+	Workspace  string    `json:"workspace"`
+	TelegramID int64     `json:"telegram_id,omitempty"`
+	Username   string    `json:"username,omitempty"` // lower case, without '@'
+	Phone      string    `json:"phone,omitempty"`    // E.164
+	ContactID  int64     `json:"contact_id"`
+	LeadID     int64     `json:"lead_id,omitempty"`   // the open lead, if any
+	LeadAt     time.Time `json:"lead_at,omitzero"`    // when LeadID was last used
+	UpdatedAt  time.Time `json:"updated_at,omitzero"` // set by the store
+}
+
+// ContactQuery looks a person up by the strongest key known: TelegramID, then
+// Username, then Phone. Zero fields are not used.
+type ContactQuery struct {
+	TelegramID int64
+	Username   string
+	Phone      string
+}
+
+// ContactStore keeps ContactLinks.
+type ContactStore interface {
+	// FindContact returns the link matching q by TelegramID, else Username,
+	// else Phone (the first key that finds a row wins), or ErrNotFound.
+	FindContact(ctx context.Context, workspace string, q ContactQuery) (*ContactLink, error)
+	// SaveContact inserts or updates the link for l.ContactID. It returns
+	// ErrConflict when another contact already holds l.TelegramID (a strong
+	// key is never silently moved between contacts).
+	SaveContact(ctx context.Context, l *ContactLink) error
+}
+
+// Token is an OAuth token pair for one CRM account. Stores seal access and
+// refresh tokens at rest.
+type Token struct {
+	Workspace    string    `json:"workspace"`
+	Account      string    `json:"account"` // e.g. the amoCRM subdomain
+	AccessToken  string    `json:"-"`
+	RefreshToken string    `json:"-"`
+	TokenType    string    `json:"token_type,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	APIDomain    string    `json:"api_domain,omitempty"`
+	Version      int64     `json:"version"` // set by the store; starts at 1
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+}
+
+// TokenStore keeps OAuth tokens with compare-and-swap, so two refreshers
+// cannot both win.
+type TokenStore interface {
+	// GetToken returns the token or ErrNotFound.
+	GetToken(ctx context.Context, workspace, account string) (*Token, error)
+	// SwapToken stores t if the stored version equals oldVersion (0: no token
+	// stored yet) and returns the stored copy with Version = oldVersion+1;
+	// otherwise it returns ErrConflict and changes nothing.
+	SwapToken(ctx context.Context, t *Token, oldVersion int64) (*Token, error)
+	// DeleteToken removes the token; a missing token is not an error.
+	DeleteToken(ctx context.Context, workspace, account string) error
+}
+
+// SessionStore keeps MTProto session blobs, sealed at rest. Writes are fenced
+// by the session's lease (see LeaseStore) so an instance that lost the lease
+// cannot overwrite the session of the one that holds it.
+type SessionStore interface {
+	// LoadSession returns the blob or ErrNotFound.
+	LoadSession(ctx context.Context, workspace, account string) ([]byte, error)
+	// StoreSession writes the blob if lease is the current, unexpired lease
+	// named SessionLeaseName(account) in the workspace; otherwise ErrLeaseLost.
+	StoreSession(ctx context.Context, workspace, account string, data []byte, lease *Lease) error
+}
+
+// SessionLeaseName is the lease that guards account's MTProto session.
+func SessionLeaseName(account string) string { return "session:" + account }
+
+// Lease is a time-bound, exclusive claim on a named resource.
+type Lease struct {
+	Workspace string    `json:"workspace"`
+	Name      string    `json:"name"`
+	Holder    string    `json:"holder"`
+	Token     int64     `json:"token"` // fencing token: strictly increases with every new acquisition of Name
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// LeaseStore grants leases. Expiry is judged by the store's clock (for SQL
+// stores, the database's), never by the caller's.
+type LeaseStore interface {
+	// AcquireLease grants name to holder for ttl if it is free, expired, or
+	// already held by holder (then it is renewed with the same token).
+	// Otherwise it returns ErrLeaseHeld.
+	AcquireLease(ctx context.Context, workspace, name, holder string, ttl time.Duration) (*Lease, error)
+	// RenewLease extends l by ttl if l is still the current lease (same
+	// token, unexpired); otherwise ErrLeaseLost.
+	RenewLease(ctx context.Context, l *Lease, ttl time.Duration) (*Lease, error)
+	// ReleaseLease gives l up; releasing a lost lease is not an error.
+	ReleaseLease(ctx context.Context, l *Lease) error
+}
+
+// Checkpoint is the last message seen in one chat by one source account.
+type Checkpoint struct {
+	Workspace string     `json:"workspace"`
+	Source    SourceKind `json:"source"`
+	Account   string     `json:"account"`
+	ChatID    int64      `json:"chat_id"`
+	MessageID int64      `json:"message_id"`
+	At        time.Time  `json:"at"` // time of that message
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+}
+
+// CheckpointStore keeps per-chat checkpoints.
+type CheckpointStore interface {
+	// GetCheckpoint returns the checkpoint or ErrNotFound.
+	GetCheckpoint(ctx context.Context, workspace string, source SourceKind, account string, chatID int64) (*Checkpoint, error)
+	// AdvanceCheckpoint moves the checkpoint forward to c.MessageID; a
+	// smaller or equal MessageID leaves it unchanged (no error).
+	AdvanceCheckpoint(ctx context.Context, c *Checkpoint) error
+	// ListCheckpoints returns the workspace's checkpoints for source (all
+	// sources when empty).
+	ListCheckpoints(ctx context.Context, workspace string, source SourceKind) ([]*Checkpoint, error)
+}
+
+// Event is one line of the operator's event log.
+type Event struct {
+	ID         int64             `json:"id"` // set by the store
+	Workspace  string            `json:"workspace"`
+	Time       time.Time         `json:"time"`
+	Level      slog.Level        `json:"level"`
+	Category   string            `json:"category,omitempty"` // e.g. "delivery", "source", "auth", "system"
+	ErrorClass ErrorClass        `json:"error_class,omitempty"`
+	Source     string            `json:"source,omitempty"`
+	MessageKey string            `json:"message_key,omitempty"`
+	Text       string            `json:"text"`
+	Attrs      map[string]string `json:"attrs,omitempty"`
+}
+
+// EventQuery selects events. Workspace is required.
+type EventQuery struct {
+	Workspace  string
+	From, To   time.Time // Time in [From, To)
+	MinLevel   *slog.Level
+	Category   string
+	ErrorClass ErrorClass
+	Limit      int   // 0 means 100; at most 1000
+	BeforeID   int64 // cursor: events with ID < BeforeID
+}
+
+// EventStore keeps the event log.
+type EventStore interface {
+	// AppendEvents stores events in one transaction.
+	AppendEvents(ctx context.Context, events []Event) error
+	// ListEvents returns events matching q, newest first.
+	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
+	// CountEvents counts events matching q by error class ("" for none).
+	CountEvents(ctx context.Context, q EventQuery) (map[ErrorClass]int, error)
+	// PruneEvents deletes events older than before in every workspace
+	// (retention) and returns how many it deleted.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
+}
+
+// Setting is a versioned key/value pair.
+type Setting struct {
+	Workspace string          `json:"workspace"`
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	Version   int64           `json:"version"`
+	UpdatedAt time.Time       `json:"updated_at,omitzero"`
+}
+
+// SettingsStore keeps settings with optimistic concurrency.
+type SettingsStore interface {
+	// GetSetting returns the setting or ErrNotFound.
+	GetSetting(ctx context.Context, workspace, key string) (*Setting, error)
+	// PutSetting writes value if the stored version equals version (0: not
+	// stored yet) and returns the new Setting (Version = version+1);
+	// otherwise ErrConflict. value must be valid JSON.
+	PutSetting(ctx context.Context, workspace, key string, value json.RawMessage, version int64) (*Setting, error)
+	// ListSettings returns the workspace's settings whose key starts with prefix.
+	ListSettings(ctx context.Context, workspace, prefix string) ([]*Setting, error)
+}
+
+// RateBudget spaces requests to an outside API evenly across every instance
+// sharing the store (GCRA: one "theoretical arrival time" per key).
+type RateBudget interface {
+	// Reserve books the next slot for key, at most one per interval, and
+	// returns when the caller may send (now or later). Slots are never
+	// granted closer than interval apart, across all callers.
+	Reserve(ctx context.Context, workspace, key string, interval time.Duration) (time.Time, error)
+	// Penalize pushes key's clock to at least until, so that no instance
+	// sends before then (after a 429 or a block).
+	Penalize(ctx context.Context, workspace, key string, until time.Time) error
+}
