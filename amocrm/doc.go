@@ -1,0 +1,76 @@
+// Package amocrm is a typed client for the amoCRM (Kommo) REST API v4.
+//
+// It is shaped like google/go-github: one Client per account with a service
+// per API area (c.Leads, c.Contacts, c.Companies, c.CustomFields,
+// c.Pipelines, c.Notes, c.Tasks, c.Tags, c.Links, c.Unsorted, c.Webhooks,
+// c.Users, c.Account). Each method takes a context first and returns
+// (T, *Response, error); list methods have ListIter variants returning an
+// iter.Seq2 that follows _links.next until the last page (a 204 is an empty
+// page, never an error).
+//
+// # Quick start
+//
+//	c, err := amocrm.NewClient("example", amocrm.WithLongLivedToken(token))
+//	if err != nil { ... }
+//	for lead, err := range c.Leads.ListIter(ctx, &amocrm.LeadListOptions{Query: "+7999"}) {
+//		if err != nil { ... }
+//		fmt.Println(lead.ID, lead.Name)
+//	}
+//
+//	res, err := c.Leads.CreateComplexBatch(ctx, []*amocrm.ComplexLead{{
+//		Lead:    &amocrm.Lead{Name: "Заявка из Telegram"},
+//		Contact: &amocrm.Contact{Name: "Иван", CustomFieldsValues: amocrm.CustomFieldsValues{
+//			amocrm.SetFieldCode(amocrm.FieldCodePhone, amocrm.MultitextValue("+79990000000", amocrm.EnumCodeMobile)),
+//		}},
+//		Tags: []amocrm.Tag{{Name: "telegram"}},
+//	}})
+//
+// # Authentication
+//
+// Long-lived tokens (private integrations) use WithLongLivedToken. OAuth 2.0
+// uses WithOAuth(OAuthConfig, TokenStore): OAuthConfig.AuthorizationURL
+// builds the consent URL, Client.ExchangeCode trades the code for a pair, and
+// the client refreshes expired tokens itself, once per account at a time
+// (single-flight), saving the new pair to the TokenStore before using it.
+// A 401 triggers one refresh and one retry; after that, or when the refresh
+// token is rejected, the call fails with *UnauthorizedError.
+//
+// # Limits and failures
+//
+// Requests are paced by a Limiter (default 7 per second per client; share one
+// with WithLimiter across clients of an account). A 429 is retried with
+// exponential backoff and jitter (waiting on the context, never time.Sleep);
+// repeated 429s or a 403 HTML block open a circuit: *BlockedError is returned
+// without touching the network until the cool-down ends. 5xx answers and
+// transport errors are retried only for GET; a write whose outcome is unknown
+// returns *OutcomeUnknownError and is never re-sent. Batch writes are
+// chunked to 50 items; /leads/complex input is validated (50 leads, one
+// contact and one company each, 40 field values) and results are mapped back
+// by request_id.
+//
+// # Errors
+//
+// Match errors with errors.As: *APIError (status, title, detail, request id,
+// validation errors), *NotFoundError (or IsNotFound), *PaymentRequiredError,
+// *UnauthorizedError, *RefreshError, *RateLimitError and *BlockedError (both
+// with RetryAfter), *OutcomeUnknownError, *InvalidRequestError, *BatchError.
+// Operator-facing errors have Message(lang) returning Russian ("ru") or
+// English text. Tokens never appear in error strings or logs.
+//
+// # Custom fields
+//
+// CustomField describes a field's schema (type, enums, required statuses);
+// CustomFieldValues/FieldValue carry values on entities. Reading is lenient:
+// numbers may be strings, dates ints or strings, "custom_fields_values": null
+// is nil, and field types this package does not know keep their raw JSON in
+// CustomFieldValues.Raw instead of failing.
+//
+// # Webhooks
+//
+// ParseWebhook decodes incoming account webhooks (form-encoded,
+// leads[add][0][id] keys, legacy field names) into typed WebhookEvents.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. Constructors start no goroutines.
+package amocrm

@@ -1,0 +1,426 @@
+package amocrm
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxErrorBody is how much of an error response body is read (1 MiB).
+const maxErrorBody = 1 << 20
+
+// APIError is an error response from amoCRM (a problem+json body, or an
+// HTML page from the gateway). Specific failures wrap an *APIError:
+// *NotFoundError, *PaymentRequiredError, *UnauthorizedError, so
+// errors.As(err, &apiErr) matches all of them.
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Method and Path identify the request (the path carries no query).
+	Method string
+	Path   string
+	// Title, Type and Detail come from the problem+json body.
+	Title  string
+	Type   string
+	Detail string
+	// Hint is set by the OAuth endpoint ("Token has been revoked").
+	Hint string
+	// RequestID is the X-Request-Id response header; quote it to support.
+	RequestID string
+	// ValidationErrors lists per-item errors of a 400 batch response.
+	ValidationErrors []ValidationError
+	// Body is the start of the raw body (at most 1 KiB, secrets redacted),
+	// useful when it was not JSON.
+	Body string
+}
+
+// ValidationError is the set of errors for one item of a batch, matched
+// to the item by RequestID.
+type ValidationError struct {
+	RequestID string       `json:"request_id"`
+	Errors    []FieldError `json:"errors"`
+}
+
+// FieldError is one validation failure: Path points into the item
+// ("custom_fields_values.0.field_id"), Code is machine-readable
+// ("NotSupportedChoice").
+type FieldError struct {
+	Code   string `json:"code"`
+	Path   string `json:"path"`
+	Detail string `json:"detail"`
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "amocrm: %s %s: %d", e.Method, e.Path, e.StatusCode)
+	if e.Title != "" {
+		b.WriteString(" " + e.Title)
+	} else if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" " + t)
+	}
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	if e.Hint != "" {
+		b.WriteString(" (" + e.Hint + ")")
+	}
+	for i, ve := range e.ValidationErrors {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(e.ValidationErrors)-3)
+			break
+		}
+		for _, fe := range ve.Errors {
+			fmt.Fprintf(&b, "; request_id %s: %s %s", ve.RequestID, fe.Path, fe.Code)
+			if fe.Detail != "" {
+				b.WriteString(" (" + fe.Detail + ")")
+			}
+		}
+	}
+	if e.RequestID != "" {
+		b.WriteString(" [x-request-id " + e.RequestID + "]")
+	}
+	return b.String()
+}
+
+// ValidationErrorsFor returns the field errors reported for one request_id.
+func (e *APIError) ValidationErrorsFor(requestID string) []FieldError {
+	var out []FieldError
+	for _, ve := range e.ValidationErrors {
+		if ve.RequestID == requestID {
+			out = append(out, ve.Errors...)
+		}
+	}
+	return out
+}
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *APIError) Message(lang string) string {
+	detail := e.Detail
+	if detail == "" {
+		detail = e.Title
+	}
+	if isRU(lang) {
+		switch {
+		case e.StatusCode == http.StatusBadRequest && len(e.ValidationErrors) > 0:
+			return "amoCRM отклонил данные: ошибка проверки полей (" + e.firstValidation() + "). Проверьте сопоставление полей."
+		case e.StatusCode >= 500:
+			return fmt.Sprintf("Сбой на стороне amoCRM (HTTP %d). Повторите позже.", e.StatusCode)
+		}
+		return fmt.Sprintf("amoCRM вернул ошибку HTTP %d: %s", e.StatusCode, detail)
+	}
+	switch {
+	case e.StatusCode == http.StatusBadRequest && len(e.ValidationErrors) > 0:
+		return "amoCRM rejected the data: field validation failed (" + e.firstValidation() + "). Check the field mapping."
+	case e.StatusCode >= 500:
+		return fmt.Sprintf("amoCRM server failure (HTTP %d). Try again later.", e.StatusCode)
+	}
+	return fmt.Sprintf("amoCRM returned HTTP %d: %s", e.StatusCode, detail)
+}
+
+func (e *APIError) firstValidation() string {
+	for _, ve := range e.ValidationErrors {
+		for _, fe := range ve.Errors {
+			return fe.Path + " " + fe.Code
+		}
+	}
+	return ""
+}
+
+// NotFoundError is a 404: the entity or endpoint does not exist (or the
+// base domain is wrong: www.amocrm.ru answers 404 HTML).
+type NotFoundError struct{ *APIError }
+
+// Unwrap returns the underlying *APIError.
+func (e *NotFoundError) Unwrap() error { return e.APIError }
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *NotFoundError) Message(lang string) string {
+	if isRU(lang) {
+		return "Объект не найден в amoCRM (HTTP 404). Проверьте идентификатор и адрес аккаунта."
+	}
+	return "Not found in amoCRM (HTTP 404). Check the id and the account address."
+}
+
+// IsNotFound reports whether err is (or wraps) a 404 from amoCRM.
+func IsNotFound(err error) bool {
+	var nf *NotFoundError
+	return errors.As(err, &nf)
+}
+
+// IsStatus reports whether err carries an amoCRM HTTP response with status code.
+func IsStatus(err error, code int) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.StatusCode == code
+}
+
+// PaymentRequiredError is a 402: the account's plan does not allow the
+// call (or the subscription has expired).
+type PaymentRequiredError struct{ *APIError }
+
+// Unwrap returns the underlying *APIError.
+func (e *PaymentRequiredError) Unwrap() error { return e.APIError }
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *PaymentRequiredError) Message(lang string) string {
+	if isRU(lang) {
+		return "Тариф аккаунта amoCRM не позволяет эту операцию или оплата просрочена (HTTP 402). Проверьте тариф и оплату."
+	}
+	return "The amoCRM plan does not allow this operation or the subscription has expired (HTTP 402). Check the plan and billing."
+}
+
+// UnauthorizedError means the account cannot be accessed with the current
+// credentials: a 401 that persisted after one refresh, a 401 with a
+// long-lived token, or a refresh token that was rejected. The integration
+// must be re-authorised (or a new long-lived token issued).
+type UnauthorizedError struct {
+	// APIError is the 401 response, or nil when the failure came from the
+	// token endpoint or the token store.
+	*APIError
+	// Reason says what failed, in English.
+	Reason string
+	// Err is the cause, for example a *RefreshError.
+	Err error
+}
+
+// Error implements error.
+func (e *UnauthorizedError) Error() string {
+	msg := "amocrm: unauthorized"
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	if e.APIError != nil {
+		msg += ": " + strings.TrimPrefix(e.APIError.Error(), "amocrm: ")
+	}
+	if e.Err != nil {
+		msg += ": " + strings.TrimPrefix(e.Err.Error(), "amocrm: ")
+	}
+	return msg
+}
+
+// Unwrap returns the causes (the *APIError and/or Err).
+func (e *UnauthorizedError) Unwrap() []error {
+	var out []error
+	if e.APIError != nil {
+		out = append(out, e.APIError)
+	}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *UnauthorizedError) Message(lang string) string {
+	var re *RefreshError
+	revoked := errors.As(e.Err, &re) && re.InvalidGrant()
+	if isRU(lang) {
+		if revoked {
+			return "Токен обновления amoCRM отозван или истёк. Переподключите интеграцию в настройках (нужна повторная авторизация)."
+		}
+		return "amoCRM отклонил авторизацию (HTTP 401). Переподключите интеграцию или выпустите новый долгосрочный токен."
+	}
+	if revoked {
+		return "The amoCRM refresh token was revoked or has expired. Reconnect the integration (re-authorisation required)."
+	}
+	return "amoCRM rejected the credentials (HTTP 401). Reconnect the integration or issue a new long-lived token."
+}
+
+// RefreshError is a failure of the OAuth token endpoint while exchanging a
+// code or refreshing a token.
+type RefreshError struct {
+	*APIError
+	// Code is the OAuth error code when given ("invalid_grant", ...).
+	Code string
+}
+
+// Error implements error.
+func (e *RefreshError) Error() string {
+	msg := "amocrm: token request failed"
+	if e.Code != "" {
+		msg += " (" + e.Code + ")"
+	}
+	if e.APIError != nil {
+		msg += ": " + strings.TrimPrefix(e.APIError.Error(), "amocrm: ")
+	}
+	return msg
+}
+
+// Unwrap returns the underlying *APIError.
+func (e *RefreshError) Unwrap() error {
+	if e.APIError == nil {
+		return nil
+	}
+	return e.APIError
+}
+
+// InvalidGrant reports whether the refresh token (or code) was rejected as
+// revoked, expired or already used: retrying will not help.
+func (e *RefreshError) InvalidGrant() bool {
+	if e.Code == "invalid_grant" {
+		return true
+	}
+	if e.APIError == nil {
+		return false
+	}
+	h := strings.ToLower(e.Hint + " " + e.Detail)
+	return strings.Contains(h, "revoked") || strings.Contains(h, "expired") ||
+		e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusBadRequest
+}
+
+// RateLimitError is a 429 from amoCRM that the client gave up retrying
+// (retries exhausted or the context would expire first).
+type RateLimitError struct {
+	*APIError
+	retryAfter time.Duration
+}
+
+// RetryAfter returns how long to wait before trying again.
+func (e *RateLimitError) RetryAfter() time.Duration { return e.retryAfter }
+
+// Error implements error.
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("amocrm: rate limited (429), retry after %s: %s", e.retryAfter, strings.TrimPrefix(e.APIError.Error(), "amocrm: "))
+}
+
+// Unwrap returns the underlying *APIError.
+func (e *RateLimitError) Unwrap() error { return e.APIError }
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *RateLimitError) Message(lang string) string {
+	if isRU(lang) {
+		return fmt.Sprintf("Превышен лимит запросов к amoCRM (7 в секунду). Повтор через %s.", e.retryAfter.Round(time.Second))
+	}
+	return fmt.Sprintf("The amoCRM request limit (7 per second) was exceeded. Retrying in %s.", e.retryAfter.Round(time.Second))
+}
+
+// BlockedError means the account's API access is blocked or throttled hard:
+// amoCRM answered a 403 HTML page (a block after repeated overuse) or 429
+// repeatedly. The client sends NO further requests for this account until
+// the cool-down ends; RetryAfter returns what remains of it.
+type BlockedError struct {
+	// StatusCode is the status that opened the circuit (403 or 429).
+	StatusCode int
+	// Until is when the cool-down ends.
+	Until time.Time
+	// Cause is the response that opened the circuit, if this error is the
+	// one that opened it.
+	Cause *APIError
+	now   func() time.Time
+}
+
+// Error implements error.
+func (e *BlockedError) Error() string {
+	what := "repeated 429 Too Many Requests"
+	if e.StatusCode == http.StatusForbidden {
+		what = "403 Forbidden (API access blocked)"
+	}
+	return fmt.Sprintf("amocrm: account blocked after %s; no requests until %s", what, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns the response that opened the circuit, if known.
+func (e *BlockedError) Unwrap() error {
+	if e.Cause == nil {
+		return nil
+	}
+	return e.Cause
+}
+
+// RetryAfter returns the remaining cool-down.
+func (e *BlockedError) RetryAfter() time.Duration {
+	now := time.Now
+	if e.now != nil {
+		now = e.now
+	}
+	d := e.Until.Sub(now())
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *BlockedError) Message(lang string) string {
+	if isRU(lang) {
+		if e.StatusCode == http.StatusForbidden {
+			return "amoCRM заблокировал доступ к API аккаунта (HTTP 403) из-за превышения лимитов. Запросы приостановлены. " +
+				"Напишите в поддержку amoCRM: укажите IP сервера, поддомен и ID аккаунта."
+		}
+		return "amoCRM многократно ответил «слишком много запросов» (HTTP 429). Запросы к аккаунту приостановлены до " +
+			e.Until.UTC().Format("15:04 UTC") + ", чтобы избежать блокировки."
+	}
+	if e.StatusCode == http.StatusForbidden {
+		return "amoCRM blocked API access for the account (HTTP 403) after the limits were exceeded. Requests are paused. " +
+			"Contact amoCRM support with the server IP, the subdomain and the account id."
+	}
+	return "amoCRM answered 429 Too Many Requests repeatedly. Requests to the account are paused until " +
+		e.Until.UTC().Format("15:04 UTC") + " to avoid a block."
+}
+
+// OutcomeUnknownError is returned for a write (POST/PATCH/DELETE) whose
+// outcome is unknown: the connection failed or amoCRM answered 502/503/504
+// after the request may have been applied. The client never re-sends such a
+// write; look the entity up (for example by a marker tag or field) before
+// creating it again.
+type OutcomeUnknownError struct {
+	Method string
+	Path   string
+	// Err is the transport error or the *APIError of the 5xx response.
+	Err error
+}
+
+// Error implements error.
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("amocrm: %s %s: outcome unknown (the write may have been applied): %v", e.Method, e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *OutcomeUnknownError) Message(lang string) string {
+	if isRU(lang) {
+		return "Связь с amoCRM прервалась во время записи; неизвестно, была ли запись выполнена. Перед повтором выполняется проверка на дубли."
+	}
+	return "The connection to amoCRM failed during a write; it is unknown whether it was applied. A duplicate check runs before any retry."
+}
+
+// InvalidRequestError is returned before any request is sent when the input
+// breaks an amoCRM limit (for example more than 40 custom field values in a
+// complex lead).
+type InvalidRequestError struct {
+	// Index is the position of the offending item in the input, or -1.
+	Index int
+	// Reason explains the problem.
+	Reason string
+}
+
+// Error implements error.
+func (e *InvalidRequestError) Error() string {
+	if e.Index >= 0 {
+		return fmt.Sprintf("amocrm: invalid request: item %d: %s", e.Index, e.Reason)
+	}
+	return "amocrm: invalid request: " + e.Reason
+}
+
+// BatchError reports a chunked write that failed part-way: Done items (the
+// first chunks) were written, the chunk starting at Done failed with Err,
+// the rest were not sent.
+type BatchError struct {
+	Done int
+	Err  error
+}
+
+// Error implements error.
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("amocrm: batch failed after %d items: %v", e.Done, e.Err)
+}
+
+// Unwrap returns the error of the failed chunk.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+func isRU(lang string) bool {
+	return strings.HasPrefix(strings.ToLower(lang), "ru")
+}
