@@ -19,6 +19,18 @@
 //	go p.Run(ctx)                     // workers
 //	err = source.Run(ctx, p)          // the pipeline is a Handler
 //
+// Around the pipeline:
+//
+//   - Middleware: Chain(h, mw...) runs mw[0] outermost (see ExampleChain);
+//     Recover turns panics into errors, Timeout bounds a Handle.
+//   - Notifiers: Multi fans out, Router routes by NotificationType, Digest
+//     folds bursts into one NotifyDigest; NewLeadNotification and its
+//     siblings build the standard ru/en notifications.
+//   - EventLog: an slog.Handler that also writes records, batched and
+//     bounded, into an EventStore, with retention.
+//   - RunChecks and Summary run diagnostics; HoldLease keeps a lease renewed
+//     while a function runs; Sealer encrypts secrets at rest.
+//
 // Errors: sentinels (ErrNotFound, ErrConflict, ErrInvalid, …) are matched with
 // errors.Is; delivery failures are classified with ClassOf, RetryAfter and
 // IsPermanent, never by message text.

@@ -1,0 +1,103 @@
+// Package chattertest provides test doubles and conformance suites for the
+// contracts of package chatter: an in-memory Store (MemStore), a recording
+// Notifier and Sink, a scripted Source (FakeSource), a realistic message
+// builder (NewMessage), and the suites every Store and Notifier
+// implementation must pass (TestStore, TestNotifier).
+//
+// # Quick start: using the doubles
+//
+//	store := chattertest.NewMemStore()                     // a complete chatter.Store
+//	sink := chattertest.NewRecordingSink()                 // a chatter.Sink that records
+//	src := chattertest.NewFakeSource(
+//		chattertest.NewMessage("ws", -1001234567890, 1, ""), // Russian text by default
+//	)
+//	sink.FailTimes("ws", key, 2, errors.New("amoCRM 502")) // program failures per key
+//	...
+//	sink.DeliveredCount("ws", key)                         // 1 proves exactly-once
+//
+// MemStore behaves like the SQL stores (it passes TestStore): a durable-looking
+// queue with priorities, retries, snoozes, dead letters and Replay; leases
+// with fencing tokens; compare-and-swap tokens and settings; a GCRA rate
+// budget. WithClock injects time (lease expiry, retry delays, rate slots);
+// WithSealer keeps tokens and sessions sealed as the SQL stores do at rest.
+//
+// # Quick start: running the store suite
+//
+// A store implementation runs the suite from its own tests, giving a
+// constructor that returns a fresh, empty store on every call:
+//
+//	func TestStore(t *testing.T) {
+//		chattertest.TestStore(t, func(t *testing.T) chatter.Store {
+//			db := openFreshDatabase(t) // new file / schema, closed with t.Cleanup
+//			s, err := sqlitestore.New(db, sqlitestore.Config{})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			if err := s.Migrate(t.Context()); err != nil {
+//				t.Fatal(err)
+//			}
+//			return s
+//		})
+//	}
+//
+// Then: go test -race ./chatter/sqlitestore/ (add -run 'TestStore/Queue/' to
+// focus on one group). Subtests run in parallel, each with its own store, and
+// use the real clock with short delays; no subtest asserts on elapsed time.
+// StoreSubtests lists every subtest name.
+//
+// # What the suite pins down where chatter/store.go is silent
+//
+//   - Validation: SaveMessage/SaveMessages reject, wrapping chatter.ErrInvalid
+//     and storing nothing, an invalid message (Message.Validate), a Priority
+//     outside 0..3, MaxAttempts < 1 on an accepted message, and len(ms) !=
+//     len(opts). Every write and every query requires a workspace
+//     (ErrInvalid). A negative Limit is ErrInvalid; 0 means 100; more than
+//     1000 is capped at 1000.
+//   - Duplicates: a repeated key (also inside one batch, also concurrently)
+//     is Duplicate with the stored entry's current State; exactly one of N
+//     concurrent saves of a key is not a duplicate.
+//   - Raw round-trips byte for byte (it is an audit copy: do not store it as
+//     PostgreSQL jsonb); times compare with time.Time.Equal. Settings values
+//     are compared as JSON (jsonb is fine there).
+//   - Ledger: newest first by ReceivedAt; CountEntries ignores Limit and
+//     Before. A snoozed entry is queued with the snooze's class and reason and
+//     no attempt used; a delivered entry has no ErrorClass or LastError.
+//   - Queue: OutcomeRetry on the last allowed attempt makes the entry dead. An
+//     Outcome returned after Work's context ended is still applied (a delivery
+//     that succeeded during shutdown is never repeated). The job context has a
+//     deadline of JobTimeout. Work(nil func) is ErrInvalid. Replay does not
+//     reset Job.Attempt: the next attempt is numbered after the previous ones
+//     (so Delivery.Ambiguous holds) and MaxAttempts grows by a fresh round;
+//     LastError/LastClass carry the failure that made it dead.
+//   - Contacts: usernames are stored and matched lower case without '@'; a
+//     query with no keys is ErrNotFound; SaveContact replaces the link of
+//     l.ContactID (ErrInvalid when ContactID ≤ 0).
+//   - Tokens: version 0 after DeleteToken again (SwapToken(t, 0) succeeds).
+//   - Leases: re-acquisition by the holder keeps the token; tokens keep
+//     increasing after release and expiry; RenewLease(nil) is ErrLeaseLost;
+//     ReleaseLease(nil) is nil; ttl ≤ 0 is ErrInvalid. StoreSession with a nil
+//     lease, a lease of another account or workspace, another holder or a
+//     forged token is ErrLeaseLost.
+//   - Checkpoints are listed by source, account, chat id.
+//   - Events: listed newest (highest ID) first; a zero Time is stamped with
+//     the store's clock; AppendEvents is all-or-nothing; CountEvents ignores
+//     Limit and BeforeID; PruneEvents spans workspaces.
+//   - Settings are listed by key; the prefix is literal (no LIKE wildcards).
+//   - Rate budget: keys are independent; Penalize never moves a key back.
+//
+// # Notifiers
+//
+// A notifier runs TestNotifier with a function returning what reached the
+// other end (decoded by its test server):
+//
+//	srv := newTestSMTPServer(t)
+//	chattertest.TestNotifier(t, smtpnotify.New(srv.Config()), srv.Notifications)
+//
+// RecordingNotifier passes it and records notifications for tests of code that
+// sends them.
+//
+// # Concurrency
+//
+// Every type in this package is safe for concurrent use. Constructors start no
+// goroutines; MemStore.Work and FakeSource.Run block until their context ends.
+package chattertest

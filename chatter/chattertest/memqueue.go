@@ -1,0 +1,253 @@
+package chattertest
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chatterhq/sdk/chatter"
+)
+
+// Queue defaults, as documented on chatter.QueueConfig.
+const (
+	defaultWorkers    = 4
+	defaultJobTimeout = 2 * time.Minute
+	// panicRetryDelay is the delay before a job whose WorkFunc panicked runs again.
+	panicRetryDelay = 50 * time.Millisecond
+	// idleWakeCustomClock bounds how long an idle worker sleeps when the clock
+	// is injected (it may be advanced without any call on the store).
+	idleWakeCustomClock = 20 * time.Millisecond
+	// idleWake bounds how long an idle worker sleeps on the real clock.
+	idleWake = time.Second
+)
+
+// Work implements chatter.Queue. It runs cfg.Workers goroutines that take
+// due jobs of every workspace, highest priority (lowest number) first, then
+// the longest waiting. Each attempt runs fn with a context that ends at
+// cfg.JobTimeout or when ctx ends; the Outcome fn returns is applied even when
+// ctx has ended meanwhile, so a delivery that succeeded is never repeated.
+// When ctx ends Work stops taking jobs, waits for running ones and returns nil.
+func (s *MemStore) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
+	if fn == nil {
+		return fmt.Errorf("chattertest: work: %w", invalidf("fn", "не задан обработчик заданий", "work func is nil"))
+	}
+	if cfg.Workers < 0 {
+		return fmt.Errorf("chattertest: work: %w", invalidf("workers", "отрицательное число обработчиков", "workers is negative"))
+	}
+	if cfg.JobTimeout < 0 {
+		return fmt.Errorf("chattertest: work: %w", invalidf("job_timeout", "отрицательный тайм-аут задания", "job timeout is negative"))
+	}
+	workers := cmp.Or(cfg.Workers, defaultWorkers)
+	timeout := cmp.Or(cfg.JobTimeout, defaultJobTimeout)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				j, job := s.claim(ctx)
+				if j == nil {
+					return
+				}
+				out := runJob(ctx, timeout, fn, job, log)
+				s.apply(j, job.Attempt, out, log)
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// runJob runs one attempt, turning a panic into a retry.
+func runJob(ctx context.Context, timeout time.Duration, fn chatter.WorkFunc, job *chatter.Job, log *slog.Logger) (out chatter.Outcome) {
+	jctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			log.LogAttrs(ctx, slog.LevelError, "work func panicked",
+				slog.Int64("job_id", job.ID), slog.String("message_key", job.Message.Key.String()),
+				slog.Int("attempt", job.Attempt), slog.String("panic", fmt.Sprint(r)))
+			out = chatter.Outcome{
+				Kind:  chatter.OutcomeRetry,
+				Class: chatter.ClassInternal,
+				Err:   fmt.Sprintf("panic: %v", r),
+				Delay: panicRetryDelay,
+			}
+		}
+	}()
+	return fn(jctx, job)
+}
+
+// claim waits for a due job, marks it delivering and returns it, or returns
+// nil when ctx ends.
+func (s *MemStore) claim(ctx context.Context) (*memJob, *chatter.Job) {
+	for {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		s.mu.Lock()
+		now := s.now()
+		s.promoteLocked(now)
+		if j := s.popReadyLocked(); j != nil {
+			j.running = true
+			e := &j.entry.e
+			e.State = chatter.StateDelivering
+			e.UpdatedAt = now
+			e.NextAt = time.Time{}
+			job := &chatter.Job{
+				ID:          j.id,
+				Message:     CopyMessage(j.entry.msg),
+				Attempt:     e.Attempts + 1,
+				MaxAttempts: j.maxTries,
+				Priority:    e.Priority,
+				LastError:   e.LastError,
+				LastClass:   e.ErrorClass,
+			}
+			s.mu.Unlock()
+			return j, job
+		}
+		wake := s.wake
+		wait := idleWake
+		if s.customClock {
+			wait = idleWakeCustomClock
+		}
+		if s.delayed.Len() > 0 {
+			wait = max(min(wait, s.delayed[0].at.Sub(now)), time.Millisecond)
+		}
+		s.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// runnable reports whether a heap item still stands for a job waiting to run.
+func (it jobItem) runnable() bool {
+	j := it.j
+	if it.gen != j.gen || j.running || j.done {
+		return false
+	}
+	st := j.entry.e.State
+	return st == chatter.StateQueued || st == chatter.StateFailed
+}
+
+// promoteLocked moves due delayed jobs to their ready heaps.
+func (s *MemStore) promoteLocked(now time.Time) {
+	for s.delayed.Len() > 0 && !s.delayed[0].at.After(now) {
+		it := heap.Pop(&s.delayed).(jobItem)
+		if it.runnable() {
+			heap.Push(&s.ready[it.j.entry.e.Priority], it)
+		}
+	}
+}
+
+// popReadyLocked takes the best due job: highest priority, then oldest.
+func (s *MemStore) popReadyLocked() *memJob {
+	for p := range s.ready {
+		for s.ready[p].Len() > 0 {
+			it := heap.Pop(&s.ready[p]).(jobItem)
+			if it.runnable() {
+				return it.j
+			}
+		}
+	}
+	return nil
+}
+
+// apply records the outcome of attempt number attempt of j.
+func (s *MemStore) apply(j *memJob, attempt int, o chatter.Outcome, log *slog.Logger) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	me := j.entry
+	e := &me.e
+	j.running = false
+	e.UpdatedAt = now
+	delay := max(o.Delay, 0)
+	dead := func(class chatter.ErrorClass, msg string) {
+		e.State = chatter.StateDead
+		e.Attempts = attempt
+		e.ErrorClass = cmp.Or(class, chatter.ClassPermanent)
+		e.LastError = msg
+		e.NextAt = time.Time{}
+	}
+	switch o.Kind {
+	case chatter.OutcomeDelivered:
+		e.State = chatter.StateDelivered
+		e.Attempts = attempt
+		e.Result = copyResult(o.Result)
+		e.DeliveredAt = now
+		e.ErrorClass, e.LastError = chatter.ClassNone, ""
+		e.NextAt = time.Time{}
+		j.done = true
+		me.job = nil
+	case chatter.OutcomeSnooze:
+		e.State = chatter.StateQueued
+		e.ErrorClass, e.LastError = o.Class, o.Err
+		e.NextAt = now.Add(delay)
+		j.runAt = e.NextAt
+		s.scheduleLocked(j, now)
+		s.wakeLocked()
+	case chatter.OutcomeDead:
+		dead(o.Class, o.Err)
+	default:
+		class, msg := cmp.Or(o.Class, chatter.ClassTransient), o.Err
+		if o.Kind != chatter.OutcomeRetry {
+			class, msg = chatter.ClassInternal, fmt.Sprintf("invalid outcome kind %d", o.Kind)
+			log.LogAttrs(context.Background(), slog.LevelError, "invalid outcome",
+				slog.Int64("job_id", j.id), slog.Int("kind", int(o.Kind)))
+		}
+		if attempt >= j.maxTries {
+			dead(class, msg)
+			return
+		}
+		e.State = chatter.StateFailed
+		e.Attempts = attempt
+		e.ErrorClass, e.LastError = class, msg
+		e.NextAt = now.Add(delay)
+		j.runAt = e.NextAt
+		s.scheduleLocked(j, now)
+		s.wakeLocked()
+	}
+}
+
+// Replay implements chatter.Queue. The job keeps counting attempts (so a sink
+// still sees Delivery.Ambiguous after earlier failures); its MaxAttempts grows
+// by the round it was accepted with.
+func (s *MemStore) Replay(ctx context.Context, workspace string, key chatter.Key) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := needWorkspace(workspace); err != nil {
+		return fmt.Errorf("chattertest: replay: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	me, ok := s.entries[entryKey{workspace, key}]
+	if !ok {
+		return fmt.Errorf("chattertest: replay %s: %w", key, chatter.ErrNotFound)
+	}
+	if st := me.e.State; (st != chatter.StateDead && st != chatter.StateFailed) || me.job == nil {
+		return fmt.Errorf("chattertest: replay %s in state %s: %w", key, me.e.State, chatter.ErrConflict)
+	}
+	now := s.now()
+	j := me.job
+	j.maxTries = me.e.Attempts + me.round
+	me.e.State = chatter.StateQueued
+	me.e.NextAt = now
+	me.e.UpdatedAt = now
+	j.runAt = now
+	s.scheduleLocked(j, now)
+	s.wakeLocked()
+	return nil
+}

@@ -1,0 +1,180 @@
+package chattertest_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/chattertest"
+)
+
+// The suite must fail for broken stores, or it proves nothing. Each mutant
+// below wraps MemStore with one bug; TestStoreSuiteCatchesMutants runs the
+// suite against it in a child process and expects a failure.
+
+// mutantEnv names the mutant the child process runs the suite against.
+const mutantEnv = "CHATTERTEST_MUTANT"
+
+type mutant struct {
+	name string
+	test string // the suite subtest ("Group/Name") that must catch it
+	wrap func(s *chattertest.MemStore) chatter.Store
+}
+
+var mutants = []mutant{
+	{"no-dedupe", "Messages/SaveDuplicate", func(s *chattertest.MemStore) chatter.Store { return noDedupe{s} }},
+	{"lenient-validation", "Messages/SaveInvalid", func(s *chattertest.MemStore) chatter.Store { return lenient{s} }},
+	{"token-no-cas", "Tokens/CompareAndSwap", func(s *chattertest.MemStore) chatter.Store { return tokenNoCAS{s} }},
+	{"settings-no-cas", "Settings/ConcurrentPut", func(s *chattertest.MemStore) chatter.Store { return settingsNoCAS{s} }},
+	{"rate-no-spacing", "RateBudget/Spacing", func(s *chattertest.MemStore) chatter.Store { return rateNoSpacing{s} }},
+	{"double-delivery", "Queue/Delivered", func(s *chattertest.MemStore) chatter.Store { return doubleWork{s} }},
+	{"attempt-not-counted", "Queue/Retry", func(s *chattertest.MemStore) chatter.Store { return attemptOne{s} }},
+	{"lease-ignores-workspace", "Isolation/Workspaces", func(s *chattertest.MemStore) chatter.Store { return leaseAnyWorkspace{s} }},
+}
+
+// noDedupe hides duplicates from the caller.
+type noDedupe struct{ *chattertest.MemStore }
+
+func (s noDedupe) SaveMessage(ctx context.Context, m *chatter.Message, o chatter.AcceptOptions) (chatter.AcceptResult, error) {
+	r, err := s.MemStore.SaveMessage(ctx, m, o)
+	r.Duplicate = false
+	return r, err
+}
+
+// lenient repairs bad text instead of refusing it.
+type lenient struct{ *chattertest.MemStore }
+
+func (s lenient) SaveMessage(ctx context.Context, m *chatter.Message, o chatter.AcceptOptions) (chatter.AcceptResult, error) {
+	if m != nil {
+		c := chattertest.CopyMessage(m)
+		c.Text = strings.ToValidUTF8(c.Text, "?")
+		m = c
+	}
+	return s.MemStore.SaveMessage(ctx, m, o)
+}
+
+// tokenNoCAS overwrites whatever is stored.
+type tokenNoCAS struct{ *chattertest.MemStore }
+
+func (s tokenNoCAS) SwapToken(ctx context.Context, t *chatter.Token, _ int64) (*chatter.Token, error) {
+	var cur int64
+	if t != nil {
+		if old, err := s.GetToken(ctx, t.Workspace, t.Account); err == nil {
+			cur = old.Version
+		}
+	}
+	return s.MemStore.SwapToken(ctx, t, cur)
+}
+
+// settingsNoCAS overwrites whatever is stored.
+type settingsNoCAS struct{ *chattertest.MemStore }
+
+func (s settingsNoCAS) PutSetting(ctx context.Context, ws, key string, v json.RawMessage, _ int64) (*chatter.Setting, error) {
+	var cur int64
+	if old, err := s.GetSetting(ctx, ws, key); err == nil {
+		cur = old.Version
+	}
+	return s.MemStore.PutSetting(ctx, ws, key, v, cur)
+}
+
+// rateNoSpacing grants every caller "now".
+type rateNoSpacing struct{ *chattertest.MemStore }
+
+func (s rateNoSpacing) Reserve(ctx context.Context, ws, key string, interval time.Duration) (time.Time, error) {
+	if _, err := s.MemStore.Reserve(ctx, ws, key, interval); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now(), nil
+}
+
+// doubleWork runs every job twice.
+type doubleWork struct{ *chattertest.MemStore }
+
+func (s doubleWork) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
+	if fn == nil {
+		return s.MemStore.Work(ctx, cfg, nil)
+	}
+	return s.MemStore.Work(ctx, cfg, func(ctx context.Context, j *chatter.Job) chatter.Outcome {
+		fn(ctx, j)
+		return fn(ctx, j)
+	})
+}
+
+// attemptOne always reports the first attempt.
+type attemptOne struct{ *chattertest.MemStore }
+
+func (s attemptOne) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
+	if fn == nil {
+		return s.MemStore.Work(ctx, cfg, nil)
+	}
+	return s.MemStore.Work(ctx, cfg, func(ctx context.Context, j *chatter.Job) chatter.Outcome {
+		j.Attempt = 1
+		return fn(ctx, j)
+	})
+}
+
+// leaseAnyWorkspace accepts a lease presented in any workspace.
+type leaseAnyWorkspace struct{ *chattertest.MemStore }
+
+func (s leaseAnyWorkspace) StoreSession(ctx context.Context, ws, account string, data []byte, l *chatter.Lease) error {
+	if l != nil && l.Workspace != ws {
+		if err := s.MemStore.StoreSession(ctx, l.Workspace, account, data, l); err != nil {
+			return err
+		}
+		fixed := *l
+		fixed.Workspace = ws
+		l = &fixed
+		// Take the lease in ws for the caller, ignoring who holds it.
+		if nl, err := s.AcquireLease(ctx, ws, l.Name, l.Holder, time.Minute); err == nil {
+			l = nl
+		} else {
+			return nil
+		}
+	}
+	return s.MemStore.StoreSession(ctx, ws, account, data, l)
+}
+
+// TestStoreSuiteRunMutant is the child process of
+// TestStoreSuiteCatchesMutants; it does nothing unless asked to.
+func TestStoreSuiteRunMutant(t *testing.T) {
+	name := os.Getenv(mutantEnv)
+	if name == "" {
+		t.Skip("runs only as a child of TestStoreSuiteCatchesMutants")
+	}
+	for _, m := range mutants {
+		if m.name == name {
+			chattertest.TestStore(t, func(t *testing.T) chatter.Store { return m.wrap(chattertest.NewMemStore()) })
+			return
+		}
+	}
+	t.Fatalf("unknown mutant %q", name)
+}
+
+func TestStoreSuiteCatchesMutants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in child processes")
+	}
+	t.Parallel()
+	for _, m := range mutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			group, name, _ := strings.Cut(m.test, "/")
+			cmd := exec.CommandContext(t.Context(), os.Args[0],
+				"-test.run=^TestStoreSuiteRunMutant$/^"+group+"$/^"+name+"$", "-test.count=1")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Errorf("the suite passed a store with bug %q; output:\n%s", m.name, out)
+				return
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestStoreSuiteRunMutant/"+m.test) {
+				t.Errorf("bug %q: the child failed, but not in %s:\n%s", m.name, m.test, out)
+			}
+		})
+	}
+}

@@ -1,0 +1,512 @@
+package chatter
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+	"unicode/utf8"
+)
+
+// Pipeline defaults, used for zero fields of PipelineConfig.
+const (
+	DefaultMaxAttempts  = 8
+	DefaultPriority     = 1
+	DefaultWorkers      = 4
+	DefaultJobTimeout   = 2 * time.Minute
+	DefaultBackoffBase  = 2 * time.Second
+	DefaultBackoffMax   = 10 * time.Minute
+	MinSnooze           = time.Second // floor of a snooze, so that RetryAfter()==0 cannot spin
+	MaxLedgerErrorBytes = 2 << 10     // error text kept on the ledger
+)
+
+// Priorities accepted by AcceptOptions.Priority: 0 is served first.
+const (
+	PriorityHighest = 0
+	PriorityLowest  = 3
+)
+
+// Event categories the pipeline and the other packages log with (the
+// "category" attribute; see EventLog).
+const (
+	CategoryDelivery = "delivery" // accepting, queueing and delivering messages
+	CategoryFilter   = "filter"   // messages the filter dropped
+	CategorySource   = "source"   // sources: polling, webhooks, parsing accounts
+	CategoryAuth     = "auth"     // tokens, sessions, logins
+	CategoryNotify   = "notify"   // sending notifications
+	CategorySystem   = "system"   // the store and the process itself
+)
+
+// Log attribute keys that EventLog lifts into Event fields.
+const (
+	AttrCategory   = "category"
+	AttrErrorClass = "error_class"
+	AttrSource     = "source"
+	AttrMessageKey = "message_key"
+	AttrWorkspace  = "workspace"
+)
+
+// PipelineStore is the part of a Store a Pipeline needs: the ledger and the
+// durable queue. Every Store satisfies it.
+type PipelineStore interface {
+	MessageStore
+	Queue
+}
+
+// BackoffFunc returns the wait before the next attempt after attempt
+// (1-based) failed.
+type BackoffFunc func(attempt int) time.Duration
+
+// ExponentialBackoff returns a BackoffFunc that waits base·2^(attempt-1),
+// capped at max, with "equal jitter": the wait is uniformly random in
+// [d/2, d]. Non-positive base or max take the defaults (2 s, 10 min).
+func ExponentialBackoff(base, max time.Duration) BackoffFunc {
+	if base <= 0 {
+		base = DefaultBackoffBase
+	}
+	limit := max
+	if limit <= 0 {
+		limit = DefaultBackoffMax
+	}
+	limit = maxDuration(limit, base)
+	return func(attempt int) time.Duration {
+		d := base
+		for i := 1; i < attempt && d < limit; i++ {
+			if d > limit/2 {
+				d = limit
+				break
+			}
+			d *= 2
+		}
+		d = min(d, limit)
+		half := d / 2
+		return half + rand.N(d-half+1)
+	}
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Hooks are optional callbacks for metrics and tracing. They run
+// synchronously on the calling goroutine and must be fast and safe for
+// concurrent use.
+type Hooks struct {
+	// OnAccepted runs after every Accept (and for each message of
+	// AcceptBatch) with the store's result or the error.
+	OnAccepted func(ctx context.Context, m *Message, r AcceptResult, err error)
+	// OnDelivered runs after every call of the Sink with its result, the
+	// time it took (by PipelineConfig.Now) and its error.
+	OnDelivered func(ctx context.Context, m *Message, result *DeliveryResult, dur time.Duration, err error)
+	// OnOutcome runs after the pipeline has decided what the queue does
+	// with a job.
+	OnOutcome func(ctx context.Context, j *Job, o Outcome)
+}
+
+// PipelineConfig configures a Pipeline. Zero fields take the documented
+// defaults; NewPipeline rejects invalid values with an error naming the field.
+type PipelineConfig struct {
+	// Store keeps messages and runs the delivery queue. Required.
+	Store PipelineStore
+	// Sink delivers messages. Required.
+	Sink Sink
+	// Filter decides which messages are delivered. Optional: nil accepts
+	// every message. Rejected messages are still stored (StateFiltered)
+	// with the verdict, so the ledger shows why they were dropped.
+	Filter Filter
+	// Notifier receives NotifyNewLead, NotifyDeliveryFailed,
+	// NotifyRateLimited and NotifyAccountBlocked. Optional. Wrap it in a
+	// Digest to keep outages from flooding the operators.
+	Notifier Notifier
+	// Logger receives events with the attributes EventLog understands
+	// (category, error_class, source, message_key, workspace). nil is
+	// silent. Message text is never logged. To keep the events in the
+	// store's event log, give it slog.New(NewEventLog(store, h, cfg)) and
+	// run that EventLog; the pipeline itself writes no events directly.
+	Logger *slog.Logger
+	// Priority gives a message's delivery priority, 0 (first) to 3 (last);
+	// results outside that range are clamped. Defaults to DefaultPriority
+	// for every message.
+	Priority func(*Message) int
+	// MaxAttempts is the number of attempts before a delivery goes dead.
+	// Defaults to 8. Snoozes (RetryAfter) do not count.
+	MaxAttempts int
+	// Backoff gives the wait after a failed attempt. Defaults to
+	// ExponentialBackoff(2s, 10min).
+	Backoff BackoffFunc
+	// Workers is the number of deliveries run at once. Defaults to 4.
+	Workers int
+	// JobTimeout bounds one delivery attempt. Defaults to 2 minutes.
+	JobTimeout time.Duration
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// Hooks are optional metric callbacks.
+	Hooks Hooks
+}
+
+func (c PipelineConfig) withDefaults() PipelineConfig {
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
+	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
+	if c.Backoff == nil {
+		c.Backoff = ExponentialBackoff(DefaultBackoffBase, DefaultBackoffMax)
+	}
+	if c.Priority == nil {
+		c.Priority = func(*Message) int { return DefaultPriority }
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c PipelineConfig) validate() error {
+	switch {
+	case c.Store == nil:
+		return invalid("PipelineConfig.Store", "не задано хранилище", "Store is required")
+	case c.Sink == nil:
+		return invalid("PipelineConfig.Sink", "не задан получатель (Sink)", "Sink is required")
+	case c.MaxAttempts < 0:
+		return invalid("PipelineConfig.MaxAttempts", "число попыток отрицательное", "MaxAttempts is negative")
+	case c.Workers < 0:
+		return invalid("PipelineConfig.Workers", "число обработчиков отрицательное", "Workers is negative")
+	case c.JobTimeout < 0:
+		return invalid("PipelineConfig.JobTimeout", "тайм-аут отрицательный", "JobTimeout is negative")
+	}
+	return nil
+}
+
+// Pipeline takes messages from sources, stores them durably with their
+// delivery jobs, and delivers them through a Sink with retries, snoozes,
+// a dead state and notifications.
+//
+// *Pipeline is a Handler: hand it to a Source. It is safe for concurrent use.
+type Pipeline struct {
+	cfg PipelineConfig
+	log *slog.Logger
+}
+
+var _ Handler = (*Pipeline)(nil)
+
+// NewPipeline checks cfg, fills its defaults and returns a Pipeline. It
+// starts nothing: call Run for the delivery workers. A bad cfg gives an error
+// wrapping ErrInvalid that names the field.
+func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("chatter: new pipeline: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	return &Pipeline{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Handle accepts m (see Accept). A nil error means m is durable, stored as
+// new, duplicate or filtered.
+func (p *Pipeline) Handle(ctx context.Context, m *Message) error {
+	_, err := p.Accept(ctx, m)
+	return err
+}
+
+// Accept validates m, runs the Filter, and stores m with its delivery job in
+// one transaction (MessageStore.SaveMessage); it returns after commit.
+//
+// An invalid m gives an error wrapping ErrInvalid (a *ValidationError names
+// the field) and nothing is stored. A key already stored is a no-op with
+// AcceptResult.Duplicate set. A message the filter rejects is stored as
+// StateFiltered with the verdict and rule, and is not delivered. Store
+// errors are returned wrapped; the caller still owns m and should retry.
+// Accept is idempotent with respect to m.Key.
+func (p *Pipeline) Accept(ctx context.Context, m *Message) (AcceptResult, error) {
+	if err := m.Validate(); err != nil {
+		err = fmt.Errorf("chatter: accept: %w", err)
+		p.accepted(ctx, m, AcceptResult{}, err)
+		return AcceptResult{}, err
+	}
+	opts := p.options(m)
+	r, err := p.cfg.Store.SaveMessage(ctx, m, opts)
+	if err != nil {
+		err = fmt.Errorf("chatter: accept %s: %w", m.Key, err)
+	}
+	p.accepted(ctx, m, r, err)
+	return r, err
+}
+
+// AcceptBatch is Accept for several messages stored in one transaction
+// (MessageStore.SaveMessages, group commit). Results are in input order. An
+// invalid message fails the whole batch (the error names its index) before
+// anything is stored.
+func (p *Pipeline) AcceptBatch(ctx context.Context, ms []*Message) ([]AcceptResult, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	for i, m := range ms {
+		if err := m.Validate(); err != nil {
+			err = fmt.Errorf("chatter: accept batch: message %d: %w", i, err)
+			p.accepted(ctx, m, AcceptResult{}, err)
+			return nil, err
+		}
+	}
+	opts := make([]AcceptOptions, len(ms))
+	for i, m := range ms {
+		opts[i] = p.options(m)
+	}
+	rs, err := p.cfg.Store.SaveMessages(ctx, ms, opts)
+	if err == nil && len(rs) != len(ms) {
+		err = fmt.Errorf("store returned %d results for %d messages", len(rs), len(ms))
+	}
+	if err != nil {
+		err = fmt.Errorf("chatter: accept batch of %d: %w", len(ms), err)
+		for _, m := range ms {
+			p.accepted(ctx, m, AcceptResult{}, err)
+		}
+		return nil, err
+	}
+	for i, m := range ms {
+		p.accepted(ctx, m, rs[i], nil)
+	}
+	return rs, nil
+}
+
+func (p *Pipeline) options(m *Message) AcceptOptions {
+	v := Verdict{Accept: true, Reason: "no filter"}
+	if p.cfg.Filter != nil {
+		v = p.cfg.Filter.Filter(m)
+	}
+	return AcceptOptions{
+		Verdict:     v,
+		Priority:    min(max(p.cfg.Priority(m), PriorityHighest), PriorityLowest),
+		MaxAttempts: p.cfg.MaxAttempts,
+	}
+}
+
+func (p *Pipeline) accepted(ctx context.Context, m *Message, r AcceptResult, err error) {
+	if h := p.cfg.Hooks.OnAccepted; h != nil {
+		h(ctx, m, r, err)
+	}
+	if m == nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "message rejected", slog.String(AttrCategory, CategoryDelivery), slog.Any("err", err))
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String(AttrWorkspace, m.Workspace),
+		slog.String(AttrSource, string(m.Key.Source)),
+		slog.String(AttrMessageKey, m.Key.String()),
+	}
+	switch {
+	case errors.Is(err, ErrInvalid):
+		p.log.LogAttrs(ctx, slog.LevelWarn, "message rejected as invalid",
+			append(attrs, slog.String(AttrCategory, CategoryDelivery), slog.Any("err", err))...)
+	case err != nil:
+		p.log.LogAttrs(ctx, slog.LevelError, "message not stored",
+			append(attrs, slog.String(AttrCategory, CategorySystem), slog.String(AttrErrorClass, string(ClassInternal)), slog.Any("err", err))...)
+	case r.Duplicate:
+		p.log.LogAttrs(ctx, slog.LevelDebug, "duplicate message ignored",
+			append(attrs, slog.String(AttrCategory, CategoryDelivery))...)
+	case r.State == StateFiltered:
+		p.log.LogAttrs(ctx, slog.LevelInfo, "message filtered out",
+			append(attrs, slog.String(AttrCategory, CategoryFilter))...)
+	default:
+		p.log.LogAttrs(ctx, slog.LevelInfo, "message accepted",
+			append(attrs, slog.String(AttrCategory, CategoryDelivery), slog.String("state", string(r.State)))...)
+	}
+}
+
+// Run delivers queued messages through the Sink with Workers workers until
+// ctx ends, then waits for running deliveries and returns nil (or the
+// store's error when the queue cannot start).
+func (p *Pipeline) Run(ctx context.Context) error {
+	p.log.LogAttrs(ctx, slog.LevelInfo, "pipeline workers starting",
+		slog.String(AttrCategory, CategorySystem), slog.Int("workers", p.cfg.Workers))
+	err := p.cfg.Store.Work(ctx, QueueConfig{Workers: p.cfg.Workers, JobTimeout: p.cfg.JobTimeout, Logger: p.cfg.Logger}, p.work)
+	if err != nil {
+		p.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelError, "pipeline workers stopped",
+			slog.String(AttrCategory, CategorySystem), slog.Any("err", err))
+		return fmt.Errorf("chatter: pipeline run: %w", err)
+	}
+	return nil
+}
+
+// Replay re-queues a dead (or failed) message for a fresh round of attempts.
+// It returns an error wrapping ErrNotFound for an unknown key and ErrConflict
+// when the message is neither dead nor failed.
+func (p *Pipeline) Replay(ctx context.Context, workspace string, key Key) error {
+	attrs := []slog.Attr{
+		slog.String(AttrCategory, CategoryDelivery), slog.String(AttrWorkspace, workspace),
+		slog.String(AttrSource, string(key.Source)), slog.String(AttrMessageKey, key.String()),
+	}
+	if err := p.cfg.Store.Replay(ctx, workspace, key); err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "replay refused", append(attrs, slog.Any("err", err))...)
+		return fmt.Errorf("chatter: replay %s: %w", key, err)
+	}
+	p.log.LogAttrs(ctx, slog.LevelInfo, "message replayed", attrs...)
+	return nil
+}
+
+// work is the WorkFunc: one delivery attempt and its outcome.
+func (p *Pipeline) work(ctx context.Context, j *Job) Outcome {
+	if j.Message == nil {
+		o := Outcome{Kind: OutcomeDead, Class: ClassInternal, Err: "job has no message"}
+		p.log.LogAttrs(ctx, slog.LevelError, "job without message", slog.String(AttrCategory, CategorySystem), slog.Int64("job_id", j.ID))
+		if h := p.cfg.Hooks.OnOutcome; h != nil {
+			h(ctx, j, o)
+		}
+		return o
+	}
+	maxAttempts := j.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = p.cfg.MaxAttempts
+	}
+	d := &Delivery{
+		Message:     j.Message,
+		Attempt:     max(j.Attempt, 1),
+		MaxAttempts: maxAttempts,
+		LastError:   j.LastError,
+		LastClass:   j.LastClass,
+	}
+	start := p.cfg.Now()
+	res, err := p.deliver(ctx, d)
+	dur := p.cfg.Now().Sub(start)
+	if h := p.cfg.Hooks.OnDelivered; h != nil {
+		h(ctx, j.Message, res, dur, err)
+	}
+	o := p.decide(ctx, d, res, err)
+	p.report(ctx, d, o, dur, err)
+	if h := p.cfg.Hooks.OnOutcome; h != nil {
+		h(ctx, j, o)
+	}
+	return o
+}
+
+// deliver calls the sink and turns a panic into an internal error.
+func (p *Pipeline) deliver(ctx context.Context, d *Delivery) (res *DeliveryResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, WithClass(newPanicError(r), ClassInternal)
+		}
+	}()
+	return p.cfg.Sink.Deliver(ctx, d)
+}
+
+// decide maps a delivery's result to the queue's Outcome:
+//
+//   - nil error: Delivered.
+//   - Permanent(err): Dead.
+//   - an error with RetryAfter: Snooze for that long (at least MinSnooze),
+//     no attempt used; class rate_limited or the error's own class.
+//   - class rights or payment: Dead (retrying does not help).
+//   - class mapping: retried (a sink refreshes its cached CRM schema on a
+//     mapping error), Dead when the attempt after that refresh fails with a
+//     mapping error again (Delivery.LastClass is mapping).
+//   - ctx cancelled (the pipeline is stopping): Snooze, no attempt used.
+//   - anything else: Retry after Backoff(attempt), Dead after MaxAttempts.
+func (p *Pipeline) decide(ctx context.Context, d *Delivery, res *DeliveryResult, err error) Outcome {
+	if err == nil {
+		if res == nil {
+			res = &DeliveryResult{}
+		}
+		return Outcome{Kind: OutcomeDelivered, Result: res}
+	}
+	class := ClassOf(err)
+	text := ledgerError(err)
+	dead := Outcome{Kind: OutcomeDead, Class: class, Err: text}
+	if IsPermanent(err) {
+		return dead
+	}
+	if wait, ok := RetryAfter(err); ok {
+		return Outcome{Kind: OutcomeSnooze, Class: class, Err: text, Delay: max(wait, MinSnooze)}
+	}
+	switch class {
+	case ClassRights, ClassPayment:
+		return dead
+	case ClassMapping:
+		if d.LastClass == ClassMapping {
+			return dead
+		}
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Our own shutdown interrupted the attempt: it says nothing about
+		// the destination, so it does not use an attempt.
+		return Outcome{Kind: OutcomeSnooze, Class: class, Err: text, Delay: MinSnooze}
+	}
+	if d.Attempt >= d.MaxAttempts {
+		return dead
+	}
+	return Outcome{Kind: OutcomeRetry, Class: class, Err: text, Delay: max(p.cfg.Backoff(d.Attempt), 0)}
+}
+
+// report logs the outcome and sends the notifications it calls for.
+func (p *Pipeline) report(ctx context.Context, d *Delivery, o Outcome, dur time.Duration, err error) {
+	m := d.Message
+	attrs := []slog.Attr{
+		slog.String(AttrCategory, CategoryDelivery),
+		slog.String(AttrWorkspace, m.Workspace),
+		slog.String(AttrSource, string(m.Key.Source)),
+		slog.String(AttrMessageKey, m.Key.String()),
+		slog.Int("attempt", d.Attempt),
+		slog.Duration("duration", dur),
+	}
+	if o.Class != ClassNone {
+		attrs = append(attrs, slog.String(AttrErrorClass, string(o.Class)))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", o.Err))
+	}
+	var ns []*Notification
+	switch o.Kind {
+	case OutcomeDelivered:
+		attrs = append(attrs, slog.Int64("lead_id", o.Result.LeadID), slog.Bool("threaded", o.Result.Threaded))
+		p.log.LogAttrs(ctx, slog.LevelInfo, "message delivered", attrs...)
+		if !o.Result.Threaded {
+			ns = append(ns, NewLeadNotification(m, o.Result))
+		}
+	case OutcomeSnooze:
+		p.log.LogAttrs(ctx, slog.LevelWarn, "delivery snoozed", append(attrs, slog.Duration("delay", o.Delay))...)
+	case OutcomeRetry:
+		p.log.LogAttrs(ctx, slog.LevelWarn, "delivery failed, will retry", append(attrs, slog.Duration("delay", o.Delay))...)
+	case OutcomeDead:
+		p.log.LogAttrs(ctx, slog.LevelError, "delivery dead", attrs...)
+		ns = append(ns, DeliveryFailedNotification(m, d.Attempt, o.Class, o.Err))
+	}
+	if o.Kind != OutcomeDelivered {
+		switch o.Class {
+		case ClassRateLimited:
+			wait, _ := RetryAfter(err)
+			ns = append(ns, RateLimitedNotification(m.Workspace, string(m.Key.Source)+":"+m.Key.Account, wait))
+		case ClassBlocked:
+			ns = append(ns, AccountBlockedNotification(m.Workspace, m.Key.Account, o.Err))
+		}
+	}
+	if p.cfg.Notifier == nil {
+		return
+	}
+	now := p.cfg.Now()
+	for _, n := range ns {
+		n.Time = now
+		if err := p.cfg.Notifier.Notify(ctx, n); err != nil {
+			p.log.LogAttrs(ctx, slog.LevelWarn, "notification not sent",
+				slog.String(AttrCategory, CategoryNotify), slog.String(AttrWorkspace, m.Workspace),
+				slog.String(AttrMessageKey, m.Key.String()), slog.String("type", string(n.Type)), slog.Any("err", err))
+		}
+	}
+}
+
+// ledgerError is err's text, cut to MaxLedgerErrorBytes on a rune boundary.
+func ledgerError(err error) string {
+	s := err.Error()
+	if len(s) <= MaxLedgerErrorBytes {
+		return s
+	}
+	s = s[:MaxLedgerErrorBytes]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
