@@ -1,0 +1,530 @@
+package fieldmap
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/chatterhq/sdk/amocrm"
+)
+
+// Result is what Apply produced for one record: the exact /leads/complex
+// item the amoCRM client sends, the note to add to the created lead, and the
+// warnings (values cut, optional fields left out, no routing rule matched).
+type Result struct {
+	// Lead is the /leads/complex item: Lead.Lead always set, Lead.Contact
+	// and Lead.Company when mapped (and their When holds), Lead.Tags the lead
+	// tags. RequestID is left for the caller (the batch helpers number it).
+	Lead amocrm.ComplexLead
+	// Note is the note to add to the lead once created (set EntityID), or nil.
+	Note *amocrm.Note
+	// Warnings did not stop the mapping but are worth showing.
+	Warnings Problems
+
+	lead    amocrm.Lead
+	contact amocrm.Contact
+	company amocrm.Company
+	note    amocrm.Note
+}
+
+// Apply maps one record. It does no I/O, may be called concurrently, and
+// never returns a silently wrong value: every value that cannot be converted
+// to its field's type, every non-optional field left empty, and every status
+// that does not exist in the routed pipeline makes it fail with an *Error
+// listing all such problems. Round-robin routing advances on each call.
+func (m *Mapper) Apply(rec Record) (*Result, error) {
+	res, probs := m.apply(rec, false)
+	if len(probs) > 0 {
+		return nil, &Error{Problems: probs}
+	}
+	return res, nil
+}
+
+type applier struct {
+	m     *Mapper
+	rec   Record
+	dry   bool
+	res   *Result
+	vals  []amocrm.FieldValue
+	probs Problems
+}
+
+func (a *applier) warn(p Problem) { a.res.Warnings = append(a.res.Warnings, p) }
+func (a *applier) fail(p Problem) { a.probs = append(a.probs, p) }
+
+func (a *applier) failErr(path string, err error) {
+	var ee *evalError
+	var se *srcError
+	if errors.As(err, &se) {
+		path, err = se.path, se.err
+	}
+	msg := T("ошибка вычисления: "+err.Error(), "evaluation failed: "+err.Error())
+	if errors.As(err, &ee) {
+		msg = ee.msg
+	}
+	a.fail(problem(CodeBadValue, path, msg, T("Проверьте данные сообщения или шаблон (например, добавьте default).",
+		"Check the record data or the template (for example, add a default).")))
+}
+
+func (a *applier) failConv(e *convError) {
+	remedy := T("Проверьте данные сообщения или шаблон; значение должно подходить к типу поля.",
+		"Check the record data or the template; the value must fit the field type.")
+	a.fail(problem(e.code, e.path, e.msg, remedy))
+}
+
+// when evaluates an optional condition; a failing condition is a problem.
+func (a *applier) when(c *Condition, path string) bool {
+	if c == nil {
+		return true
+	}
+	ok, err := c.Eval(a.rec)
+	if err != nil {
+		a.failErr(path+".when", err)
+		return false
+	}
+	return ok
+}
+
+func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
+	res := &Result{}
+	a := &applier{m: m, rec: rec, dry: dry, res: res}
+	if m.nValues > 0 {
+		a.vals = make([]amocrm.FieldValue, 0, m.nValues)
+	}
+	var cfv amocrm.CustomFieldsValues
+	if m.nFields > 0 {
+		cfv = make(amocrm.CustomFieldsValues, 0, m.nFields)
+	}
+
+	// routing
+	l := &res.lead
+	pipelineID, _ := a.route(&m.pipeline)
+	if rule := a.pick(&m.status); rule != nil {
+		statusID := rule.id
+		if rule.byPipeline != nil {
+			pid := pipelineID
+			if pid == 0 {
+				pid = rule.home
+			}
+			sid, ok := rule.byPipeline[pid]
+			if !ok {
+				a.fail(problem(CodeStatusNotFound, rule.path,
+					T(fmt.Sprintf("этап правила %s не существует в выбранной воронке #%d", rule.path, pid),
+						fmt.Sprintf("the status of rule %s does not exist in the routed pipeline #%d", rule.path, pid)),
+					T("Согласуйте правила воронки и этапа.", "Make the pipeline and status rules agree.")))
+			}
+			pipelineID, statusID = pid, sid
+		}
+		l.StatusID = statusID
+	}
+	l.PipelineID = pipelineID
+	l.ResponsibleUserID, _ = a.route(&m.responsible)
+
+	// lead
+	l.Name = a.name(m.lead.name, "lead.name", true)
+	if m.lead.price != nil {
+		a.price(m.lead.price, l)
+	}
+	res.Lead.Lead = l
+	res.Lead.Tags = a.tags(m.lead.tags)
+	cfv = a.fields(&m.lead, cfv)
+	if n := len(cfv); n > 0 {
+		l.CustomFieldsValues = cfv[:n:n]
+		cfv = cfv[n:]
+	}
+
+	// contact
+	if ep := m.contact; ep != nil && a.when(ep.when, ep.path) {
+		c := &res.contact
+		c.Name = a.name(ep.name, "contact.name", false)
+		c.FirstName = a.name(ep.firstName, "contact.first_name", false)
+		c.LastName = a.name(ep.lastName, "contact.last_name", false)
+		c.ResponsibleUserID = l.ResponsibleUserID
+		if ep.ownResp {
+			c.ResponsibleUserID, _ = a.route(&ep.resp)
+		}
+		if tags := a.tags(ep.tags); tags != nil {
+			c.Embedded = &amocrm.ContactEmbedded{Tags: tags}
+		}
+		cfv = a.fields(ep, cfv)
+		if n := len(cfv); n > 0 {
+			c.CustomFieldsValues = cfv[:n:n]
+			cfv = cfv[n:]
+		}
+		if c.Name == "" && c.FirstName == "" && c.LastName == "" && len(c.CustomFieldsValues) == 0 {
+			a.warn(warning(CodeOptionalSkipped, ep.path, T("контакт не создан: для него нет данных", "contact left out: no data for it"),
+				T("Добавьте в сопоставление имя или телефон контакта.", "Map the contact's name or phone.")))
+		} else {
+			res.Lead.Contact = c
+		}
+	}
+
+	// company
+	if ep := m.company; ep != nil && a.when(ep.when, ep.path) {
+		co := &res.company
+		co.Name = a.name(ep.name, "company.name", false)
+		co.ResponsibleUserID = l.ResponsibleUserID
+		if ep.ownResp {
+			co.ResponsibleUserID, _ = a.route(&ep.resp)
+		}
+		if tags := a.tags(ep.tags); tags != nil {
+			co.Embedded = &amocrm.CompanyEmbedded{Tags: tags}
+		}
+		cfv = a.fields(ep, cfv)
+		if n := len(cfv); n > 0 {
+			co.CustomFieldsValues = cfv[:n:n]
+		}
+		if co.Name == "" && len(co.CustomFieldsValues) == 0 {
+			a.warn(warning(CodeOptionalSkipped, ep.path, T("компания не создана: для неё нет данных", "company left out: no data for it"),
+				T("Добавьте в сопоставление название компании.", "Map the company name.")))
+		} else {
+			res.Lead.Company = co
+		}
+	}
+
+	// note
+	if np := m.note; np != nil && a.when(np.when, np.path) {
+		v, err := np.text.eval(rec)
+		switch {
+		case err != nil:
+			a.failErr(np.text.path, err)
+		case v.isEmpty():
+			a.warn(warning(CodeOptionalSkipped, np.path, T("примечание не добавлено: текст пуст", "note left out: its text is empty"), Text{}))
+		default:
+			res.note.NoteType = np.typ
+			res.note.Params.Text = v.text()
+			res.note.Params.Service = np.service
+			res.note.ResponsibleUserID = l.ResponsibleUserID
+			res.Note = &res.note
+		}
+	}
+	return res, a.probs
+}
+
+// pick returns the first rule whose condition holds, or nil (with a
+// warning when there were rules).
+func (a *applier) pick(rp *routePlan) *rulePlan {
+	for i := range rp.rules {
+		r := &rp.rules[i]
+		if a.when(r.when, r.path) {
+			return r
+		}
+	}
+	if len(rp.rules) > 0 {
+		a.warn(warning(CodeNoRoute, rp.path, T("ни одно правило не подошло: amoCRM применит значение по умолчанию",
+			"no rule matched: amoCRM uses its default"), T("Добавьте правило без условия в конец списка.", "Add a rule without when at the end.")))
+	}
+	return nil
+}
+
+// route resolves a routing list to an id (0: none).
+func (a *applier) route(rp *routePlan) (int, *rulePlan) {
+	r := a.pick(rp)
+	if r == nil {
+		return 0, nil
+	}
+	if len(r.rr) > 0 {
+		var n uint64
+		if a.dry {
+			n = r.next.Load()
+		} else {
+			n = r.next.Add(1) - 1
+		}
+		return r.rr[n%uint64(len(r.rr))], r
+	}
+	return r.id, r
+}
+
+func (a *applier) name(s *src, path string, required bool) string {
+	if s == nil {
+		return ""
+	}
+	v, err := s.eval(a.rec)
+	if err != nil {
+		a.failErr(path, err)
+		return ""
+	}
+	txt := strings.TrimSpace(v.text())
+	if txt == "" {
+		if required {
+			a.fail(problem(CodeValueEmpty, path, T("название получилось пустым", "the name came out empty"),
+				T("Добавьте default в шаблон названия.", "Add a default to the name template.")))
+		} else {
+			a.warn(warning(CodeOptionalSkipped, path, T("значение пусто, поле не заполнено", "value is empty, left out"), Text{}))
+		}
+		return ""
+	}
+	if cut, ok := truncateRunes(txt, DefaultNameMaxLength); !ok {
+		a.warn(warning(CodeTruncated, path, T(fmt.Sprintf("название обрезано до %d символов", DefaultNameMaxLength),
+			fmt.Sprintf("name cut to %d characters", DefaultNameMaxLength)), T("Сократите шаблон названия (truncate).", "Shorten the name template (truncate).")))
+		txt = cut
+	}
+	return txt
+}
+
+func (a *applier) price(s *src, l *amocrm.Lead) {
+	v, err := s.eval(a.rec)
+	if err != nil {
+		a.failErr(s.path, err)
+		return
+	}
+	if v.isEmpty() {
+		a.warn(warning(CodeOptionalSkipped, s.path, T("бюджет не найден, не заполнен", "price is empty, left out"), Text{}))
+		return
+	}
+	f, ok := v.number()
+	if !ok || f < 0 || f > math.MaxInt32 {
+		a.fail(problem(CodeBadValue, s.path, T("бюджет "+quote(v)+" — не целое неотрицательное число", "price "+quote(v)+" is not a non-negative whole number"),
+			T("Проверьте источник бюджета (например, find_amount или number).", "Check the price source (for example find_amount or number).")))
+		return
+	}
+	if r := math.Round(f); r != f {
+		a.warn(warning(CodeTruncated, s.path, T(fmt.Sprintf("бюджет %v округлён до %v", f, r), fmt.Sprintf("price %v rounded to %v", f, r)), Text{}))
+		f = r
+	}
+	l.Price = int(f)
+}
+
+func (a *applier) tags(srcs []*src) []amocrm.Tag {
+	if len(srcs) == 0 {
+		return nil
+	}
+	var out []amocrm.Tag
+	for _, s := range srcs {
+		if !a.when(s.when, s.path) {
+			continue
+		}
+		v, err := s.eval(a.rec)
+		if err != nil {
+			a.failErr(s.path, err)
+			continue
+		}
+		var buf [4]value
+		for _, it := range v.items(buf[:0]) {
+			name := strings.TrimSpace(it.text())
+			if name == "" || hasTag(out, name) {
+				continue
+			}
+			if out == nil {
+				out = make([]amocrm.Tag, 0, len(srcs))
+			}
+			out = append(out, amocrm.Tag{Name: name})
+		}
+	}
+	return out
+}
+
+func hasTag(tags []amocrm.Tag, name string) bool {
+	for _, t := range tags {
+		if strings.EqualFold(t.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// fields maps the entity's custom fields, appending to out.
+func (a *applier) fields(ep *entityPlan, out amocrm.CustomFieldsValues) amocrm.CustomFieldsValues {
+	base := len(out)
+	for _, fp := range ep.fields {
+		if !a.when(fp.when, fp.path) {
+			continue
+		}
+		start := len(a.vals)
+		before := len(a.probs)
+		a.vals = a.fieldValues(fp, a.vals)
+		if len(a.probs) > before {
+			a.vals = a.vals[:start]
+			continue
+		}
+		if len(a.vals) == start {
+			if fp.optional {
+				a.warn(warning(CodeOptionalSkipped, fp.path, T(fmt.Sprintf("поле %s пусто и не заполнено", fp.name),
+					fmt.Sprintf("field %s is empty and was left out", fp.name)), Text{}))
+			} else if !a.filled(out[base:], fp) {
+				a.fail(problem(CodeValueEmpty, fp.path, T(fmt.Sprintf("поле %s получилось пустым", fp.name),
+					fmt.Sprintf("field %s came out empty", fp.name)),
+					T("Сделайте поле optional, добавьте default или условие when.", "Make the field optional, add a default or a when condition.")))
+			}
+			continue
+		}
+		vals := a.vals[start:len(a.vals):len(a.vals)]
+		if i := a.index(out[base:], fp); i >= 0 {
+			cv := &out[base+i]
+			if fp.typ.IsMultiple() {
+				for _, v := range vals {
+					if !hasValue(cv.Values, v) {
+						cv.Values = append(cv.Values, v)
+					}
+				}
+			} // single-valued: the first mapping that produced a value wins
+			continue
+		}
+		// FieldName and FieldType are not sent (field_id wins, then
+		// field_code) but help readers such as Contact.Phones.
+		cv := amocrm.CustomFieldValues{FieldID: fp.id, FieldCode: fp.code, FieldType: fp.typ, Values: vals}
+		if fp.field != nil {
+			cv.FieldName, cv.FieldCode = fp.field.Name, fp.field.Code
+		}
+		out = append(out, cv)
+	}
+	return out
+}
+
+func (a *applier) index(out amocrm.CustomFieldsValues, fp *fieldPlan) int {
+	for i := range out {
+		if fp.id != 0 && out[i].FieldID == fp.id || fp.id == 0 && out[i].FieldID == 0 && strings.EqualFold(out[i].FieldCode, fp.code) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (a *applier) filled(out amocrm.CustomFieldsValues, fp *fieldPlan) bool {
+	return a.index(out, fp) >= 0
+}
+
+func hasValue(vs []amocrm.FieldValue, v amocrm.FieldValue) bool {
+	for _, x := range vs {
+		if x.EnumID == v.EnumID && x.EnumCode == v.EnumCode && x.Subtype == v.Subtype && x.Text() == v.Text() {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldValues converts the field's sources, appending to dst. Problems are
+// recorded on a.
+func (a *applier) fieldValues(fp *fieldPlan, dst []amocrm.FieldValue) []amocrm.FieldValue {
+	start := len(dst)
+	if _, composite := objectKeys(fp.typ); composite {
+		return a.compositeValues(fp, dst)
+	}
+	for _, s := range fp.values {
+		if !a.when(s.when, s.path) {
+			continue
+		}
+		v, err := s.eval(a.rec)
+		if err != nil {
+			a.failErr(s.path, err)
+			continue
+		}
+		if v.k == kList && fp.typ.IsMultiple() {
+			var buf [8]value
+			for _, it := range v.items(buf[:0]) {
+				if it.isEmpty() {
+					continue
+				}
+				var e *convError
+				if dst, e = a.convertScalar(fp, s, it, dst); e != nil {
+					a.failConv(e)
+				}
+			}
+			continue
+		}
+		if v.isEmpty() {
+			continue
+		}
+		n := len(dst)
+		var e *convError
+		if dst, e = a.convertScalar(fp, s, v, dst); e != nil {
+			a.failConv(e)
+		} else if n > start && len(dst) == n+1 && hasValue(dst[start:n], dst[n]) {
+			dst = dst[:n] // the same value from two sources
+		}
+	}
+	if !fp.typ.IsMultiple() && len(dst) > start+1 {
+		// several values sources for a one-value field cannot happen (compile
+		// rejects values:), but keep the invariant explicit
+		dst = dst[:start+1]
+	}
+	return dst
+}
+
+func (a *applier) compositeValues(fp *fieldPlan, dst []amocrm.FieldValue) []amocrm.FieldValue {
+	one := func(g *objectGetter) {
+		var e *convError
+		var err error
+		dst, e, err = a.convertObject(fp, g, dst)
+		switch {
+		case err != nil:
+			a.failErr(g.path, err)
+		case e != nil:
+			a.failConv(e)
+		}
+	}
+	switch {
+	case fp.object != nil:
+		one(&objectGetter{parts: fp.object, rec: a.rec, path: fp.path + ".object"})
+	case fp.objects != nil:
+		for i, parts := range fp.objects {
+			one(&objectGetter{parts: parts, rec: a.rec, path: fmt.Sprintf("%s.objects[%d]", fp.path, i)})
+		}
+	default:
+		for _, s := range fp.values {
+			if !a.when(s.when, s.path) {
+				continue
+			}
+			v, err := s.eval(a.rec)
+			if err != nil {
+				a.failErr(s.path, err)
+				continue
+			}
+			if v.isEmpty() {
+				continue
+			}
+			var maps []map[string]any
+			switch x := v.raw.(type) {
+			case map[string]any:
+				maps = append(maps, x)
+			case MapRecord:
+				maps = append(maps, x)
+			case []any:
+				for _, it := range x {
+					if m, ok := it.(map[string]any); ok {
+						maps = append(maps, m)
+					} else {
+						maps = nil
+						break
+					}
+				}
+			}
+			if maps == nil || len(maps) > 1 && !fp.typ.IsMultiple() {
+				a.failConv(badValue(s.path, fp, v, "— не объект с частями поля", "is not an object with the field's parts"))
+				continue
+			}
+			for _, m := range maps {
+				one(&objectGetter{m: m, rec: a.rec, path: s.path})
+			}
+		}
+	}
+	return dst
+}
+
+// DryRun maps rec without side effects (round-robin does not advance) and
+// renders, as indented JSON, exactly what would be sent: {"lead": the
+// /leads/complex item, "note": the note, "warnings": [...], "problems":
+// [...]}. For the UI and tests. When the record has problems the JSON lists
+// them and the error is the same *Error Apply returns.
+func (m *Mapper) DryRun(rec Record) ([]byte, error) {
+	res, probs := m.apply(rec, true)
+	out := struct {
+		Lead     *amocrm.ComplexLead `json:"lead,omitempty"`
+		Note     *amocrm.Note        `json:"note,omitempty"`
+		Warnings Problems            `json:"warnings,omitempty"`
+		Problems Problems            `json:"problems,omitempty"`
+	}{Warnings: res.Warnings, Problems: probs}
+	if len(probs) == 0 {
+		out.Lead, out.Note = &res.Lead, res.Note
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("fieldmap: dry run: %w", err)
+	}
+	if len(probs) > 0 {
+		return b, &Error{Problems: probs}
+	}
+	return b, nil
+}

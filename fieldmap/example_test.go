@@ -1,0 +1,183 @@
+package fieldmap_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/chatterhq/sdk/amocrm"
+	"github.com/chatterhq/sdk/fieldmap"
+)
+
+const exampleSpec = `
+timezone: "+03:00"
+lead:
+  name: '{{ sender.first_name | default sender.username | default "Клиент" }}: {{ text | truncate 30 "…" }}'
+  price: '{{ text | find_amount }}'
+  pipeline: 11
+  status:
+    - when: 'text | icontains "срочно"'
+      id: 112
+    - id: 111
+  responsible: {round_robin: [501, 502]}
+  tags: [telegram, '{{ chat.title }}']
+  fields:
+    - {id: 103, type: date_time, value: {from: time}}
+    - {id: 104, type: url, value: {from: link}, optional: true}
+contact:
+  name: '{{ sender.first_name }} {{ sender.last_name }}'
+  phone: {from: sender.phone}
+note:
+  text: "{{ text }}\n{{ link }}"
+`
+
+// message is a chatter.Message as a record (fieldmap.StructRecord converts
+// the struct once; a MapRecord literal is the same thing).
+func message() fieldmap.MapRecord {
+	return fieldmap.MapRecord{
+		"chat":   map[string]any{"id": -1001, "type": "supergroup", "title": "Продажи B2B"},
+		"sender": map[string]any{"id": 123456789, "username": "ivanov", "first_name": "Пётр", "last_name": "Иванов", "phone": "8 (916) 123-45-67"},
+		"text":   "Срочно нужен опт, бюджет 150 тыс",
+		"time":   "2026-03-02T10:15:00Z",
+		"link":   "https://t.me/c/1001/7",
+	}
+}
+
+func schema() *fieldmap.Schema {
+	b, err := os.ReadFile("testdata/schema.json")
+	if err != nil {
+		panic(err)
+	}
+	var s fieldmap.Schema
+	if err := json.Unmarshal(b, &s); err != nil {
+		panic(err)
+	}
+	return &s
+}
+
+// Compile a spec once and apply it to a message record.
+func ExampleCompile() {
+	spec, err := fieldmap.ParseSpec([]byte(exampleSpec), fieldmap.FormatYAML)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := fieldmap.Compile(spec)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := m.Apply(message())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	l := res.Lead.Lead
+	fmt.Println(l.Name)
+	fmt.Println("price", l.Price, "pipeline", l.PipelineID, "status", l.StatusID, "responsible", l.ResponsibleUserID)
+	fmt.Println("phone", res.Lead.Contact.Phones())
+	fmt.Printf("note %q\n", res.Note.Params.Text)
+	// Output:
+	// Пётр: Срочно нужен опт, бюджет 150…
+	// price 150000 pipeline 11 status 112 responsible 501
+	// phone [+79161234567]
+	// note "Срочно нужен опт, бюджет 150 тыс\nhttps://t.me/c/1001/7"
+}
+
+// A record with a value that cannot be converted is refused with typed
+// problems, never sent with a wrong value.
+func ExampleMapper_Apply() {
+	m := fieldmap.MustCompile(&fieldmap.Spec{Lead: fieldmap.LeadSpec{
+		Name:   &fieldmap.Source{Const: "Заявка"},
+		Fields: []fieldmap.FieldSpec{{ID: 7, Type: amocrm.FieldTypeNumeric, Value: &fieldmap.Source{From: "amount"}}},
+	}})
+	_, err := m.Apply(fieldmap.MapRecord{"amount": "сто рублей"})
+	for _, p := range fieldmap.ProblemsOf(err) {
+		fmt.Println(p.Code, p.Path)
+		fmt.Println(p.Message.RU)
+	}
+	// Output:
+	// bad_value lead.fields[0].value
+	// поле #7 (numeric): значение "сто рублей" — не число
+}
+
+// Validate a compiled mapping against the live account schema after someone
+// changed the fields in amoCRM: the renamed field gets the closest existing
+// names, the removed option and the deactivated user are reported.
+func ExampleValidate() {
+	spec, err := fieldmap.LoadSpec("testdata/spec.yaml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := fieldmap.Compile(spec, fieldmap.WithSchema(schema()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	live := schema()
+	live.LeadFields[0].Enums = live.LeadFields[0].Enums[:1] // "Telegram B2B" removed
+	live.LeadFields[1].Name = "Регион клиента"              // "Регион" renamed
+	live.Users[1].Rights = &amocrm.UserRights{IsActive: false}
+	for _, p := range fieldmap.Validate(m, live) {
+		fmt.Println(p.Code, p.Path, p.Suggestions)
+	}
+	// Output:
+	// user_not_found lead.responsible[1].round_robin[1] []
+	// enum_not_found lookups.source_by_chat.Продажи B2B [Telegram]
+	// field_not_found lead.fields[1] [Регион клиента]
+}
+
+// Dry run: what would be sent for a sample record, as JSON for the UI.
+func ExampleMapper_DryRun() {
+	m := fieldmap.MustCompile(&fieldmap.Spec{
+		Lead: fieldmap.LeadSpec{
+			Name: &fieldmap.Source{Template: "{{ chat.title }}: {{ sender.username }}"},
+			Fields: []fieldmap.FieldSpec{
+				{ID: 101, Type: amocrm.FieldTypeSelect, Value: &fieldmap.Source{Const: "Telegram"}},
+				{ID: 105, Type: amocrm.FieldTypeText, Value: &fieldmap.Source{From: "sender.first_name"}, MaxLength: 3},
+			},
+		},
+	})
+	out, err := m.DryRun(message())
+	fmt.Println(string(out), err)
+	// Output:
+	// {
+	//   "lead": {
+	//     "name": "Продажи B2B: ivanov",
+	//     "custom_fields_values": [
+	//       {
+	//         "field_id": 101,
+	//         "values": [
+	//           {
+	//             "value": "Telegram"
+	//           }
+	//         ]
+	//       },
+	//       {
+	//         "field_id": 105,
+	//         "values": [
+	//           {
+	//             "value": "Пёт"
+	//           }
+	//         ]
+	//       }
+	//     ]
+	//   },
+	//   "warnings": [
+	//     {
+	//       "code": "value_truncated",
+	//       "severity": "warning",
+	//       "path": "lead.fields[1].value",
+	//       "message": {
+	//         "ru": "поле #105: значение обрезано до 3 символов",
+	//         "en": "field #105: value cut to 3 characters"
+	//       },
+	//       "remedy": {
+	//         "ru": "Увеличьте max_length или сократите шаблон.",
+	//         "en": "Raise max_length or shorten the template."
+	//       }
+	//     }
+	//   ]
+	// } <nil>
+}

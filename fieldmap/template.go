@@ -1,0 +1,632 @@
+package fieldmap
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Template is a compiled template: literal text with {{…}} actions, compiled
+// once and executed many times (safe for concurrent use).
+//
+// An action is a pipeline: an operand (a record path such as sender.username,
+// a 'string' or "string", or a number) followed by functions separated by |,
+// each with literal or path arguments:
+//
+//	{{ sender.first_name | default sender.username | trim | truncate 40 }}
+//	{{ time | date "02.01.2006 15:04" "+03:00" }}
+//	{{ text | find_phone }}   {{ sender.phone | phone }}   {{ text | match "заказ №(\d+)" }}
+//
+// The functions are listed in the package documentation. Conditions (the
+// "when" of a spec) use the same pipelines combined with &&, || and !, and
+// are true unless the result is empty, 0, false, "false", "no" or "нет".
+type Template struct {
+	src   string
+	parts []part
+}
+
+type part struct {
+	lit  string
+	pipe *pipeline // nil for a literal
+}
+
+type pipeline struct {
+	op    operand
+	calls []call
+}
+
+type operand struct {
+	path   string // a record path when isPath
+	isPath bool
+	lit    value
+}
+
+type call struct {
+	name  string
+	fn    func(c *call, in value, rec Record) (value, error)
+	args  []operand
+	n     int            // truncate length, match group
+	s, s2 string         // layouts, separators, suffixes
+	re    *regexp.Regexp // match, matches, find_*
+	table *lookupTable
+	loc   *time.Location
+	pos   int
+}
+
+// lookupTable is a compiled lookup table: exact keys first, then keys
+// compared trimmed and case-insensitively, then the "*" fallback.
+type lookupTable struct {
+	name     string
+	exact    map[string]value
+	folded   map[string]value
+	fallback *value
+}
+
+// evalError is a runtime failure of a template function (a bad value).
+type evalError struct {
+	fn  string
+	msg Text
+}
+
+func (e *evalError) Error() string { return e.fn + ": " + e.msg.EN }
+
+// compileEnv carries what templates may refer to while compiling.
+type compileEnv struct {
+	tables map[string]*lookupTable
+	loc    *time.Location
+	res    map[string]*regexp.Regexp // compiled once per spec
+}
+
+// regexp compiles expr once per compile environment.
+func (e *compileEnv) regexp(expr string) (*regexp.Regexp, error) {
+	if re, ok := e.res[expr]; ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	if e.res == nil {
+		e.res = map[string]*regexp.Regexp{}
+	}
+	e.res[expr] = re
+	return re, nil
+}
+
+// CompileTemplate compiles a standalone template (no lookup tables; times
+// without a zone are read and formatted in UTC unless a date function names
+// a zone). The error is an *Error with a CodeTemplateSyntax problem.
+func CompileTemplate(src string) (*Template, error) {
+	t, err := compileTemplate(src, &compileEnv{loc: time.UTC})
+	if err != nil {
+		return nil, &Error{Problems: Problems{problem(CodeTemplateSyntax, "", syntaxText(err), templateRemedy)}}
+	}
+	return t, nil
+}
+
+var templateRemedy = T(
+	"Проверьте шаблон: {{ путь | функция аргумент }}; строки в кавычках, функции из списка в документации.",
+	"Check the template: {{ path | function argument }}; strings in quotes, functions from the documented list.")
+
+func syntaxText(err error) Text {
+	return T("ошибка в шаблоне: "+err.Error(), "template error: "+err.Error())
+}
+
+// Execute renders the template for rec. A function given a bad value (phone,
+// number, email, date) returns an error; missing paths render as "".
+func (t *Template) Execute(rec Record) (string, error) {
+	v, err := t.eval(rec)
+	if err != nil {
+		return "", err
+	}
+	return v.text(), nil
+}
+
+// String returns the template source.
+func (t *Template) String() string { return t.src }
+
+// isConst reports whether the template has no actions; constText is then its text.
+func (t *Template) isConst() bool {
+	for _, p := range t.parts {
+		if p.pipe != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Template) constText() string {
+	var b strings.Builder
+	for _, p := range t.parts {
+		b.WriteString(p.lit)
+	}
+	return b.String()
+}
+
+// eval renders the template into a value. A template that is exactly one
+// action keeps the action's value (a number stays a number, a record
+// string is not copied); anything else is concatenated into text.
+func (t *Template) eval(rec Record) (value, error) {
+	switch len(t.parts) {
+	case 0:
+		return strValue(""), nil
+	case 1:
+		p := &t.parts[0]
+		if p.pipe == nil {
+			return strValue(p.lit), nil
+		}
+		return p.pipe.eval(rec)
+	}
+	var stack [8]string
+	texts := stack[:0]
+	n := 0
+	for i := range t.parts {
+		p := &t.parts[i]
+		s := p.lit
+		if p.pipe != nil {
+			v, err := p.pipe.eval(rec)
+			if err != nil {
+				return value{}, err
+			}
+			s = v.text()
+		}
+		texts = append(texts, s)
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range texts {
+		b.WriteString(s)
+	}
+	return strValue(b.String()), nil
+}
+
+func (p *pipeline) eval(rec Record) (value, error) {
+	v := p.op.eval(rec)
+	for i := range p.calls {
+		c := &p.calls[i]
+		var err error
+		if v, err = c.fn(c, v, rec); err != nil {
+			return value{}, err
+		}
+	}
+	return v, nil
+}
+
+func (o *operand) eval(rec Record) value {
+	if !o.isPath {
+		return o.lit
+	}
+	if rec == nil {
+		return value{}
+	}
+	x, ok := rec.Lookup(o.path)
+	if !ok {
+		return value{}
+	}
+	return fromAny(x)
+}
+
+// ---- lexer ----
+
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tIdent
+	tString
+	tNumber
+	tPipe
+	tAnd
+	tOr
+	tNot
+	tLParen
+	tRParen
+	tClose // }}
+)
+
+type token struct {
+	k   tokKind
+	s   string
+	pos int
+}
+
+// lexAction tokenizes from pos until "}}" (inAction) or the end of src.
+func lexAction(src string, pos int, inAction bool) ([]token, int, error) {
+	var toks []token
+	for {
+		for pos < len(src) && (src[pos] == ' ' || src[pos] == '\t' || src[pos] == '\n' || src[pos] == '\r') {
+			pos++
+		}
+		if pos >= len(src) {
+			if inAction {
+				return nil, pos, fmt.Errorf("unclosed {{ (missing }})")
+			}
+			return append(toks, token{k: tEOF, pos: pos}), pos, nil
+		}
+		c := src[pos]
+		start := pos
+		switch {
+		case c == '}' && strings.HasPrefix(src[pos:], "}}"):
+			if !inAction {
+				return nil, pos, fmt.Errorf("col %d: unexpected }}", pos+1)
+			}
+			return append(toks, token{k: tClose, pos: pos}), pos + 2, nil
+		case c == '|' && strings.HasPrefix(src[pos:], "||"):
+			toks = append(toks, token{k: tOr, pos: pos})
+			pos += 2
+		case c == '|':
+			toks = append(toks, token{k: tPipe, pos: pos})
+			pos++
+		case c == '&' && strings.HasPrefix(src[pos:], "&&"):
+			toks = append(toks, token{k: tAnd, pos: pos})
+			pos += 2
+		case c == '!':
+			toks = append(toks, token{k: tNot, pos: pos})
+			pos++
+		case c == '(':
+			toks = append(toks, token{k: tLParen, pos: pos})
+			pos++
+		case c == ')':
+			toks = append(toks, token{k: tRParen, pos: pos})
+			pos++
+		case c == '"' || c == '\'':
+			s, n, err := lexString(src[pos:])
+			if err != nil {
+				return nil, pos, fmt.Errorf("col %d: %v", pos+1, err)
+			}
+			toks = append(toks, token{k: tString, s: s, pos: start})
+			pos += n
+		case c >= '0' && c <= '9' || c == '-' && pos+1 < len(src) && src[pos+1] >= '0' && src[pos+1] <= '9':
+			pos++
+			for pos < len(src) && (src[pos] >= '0' && src[pos] <= '9' || src[pos] == '.') {
+				pos++
+			}
+			toks = append(toks, token{k: tNumber, s: src[start:pos], pos: start})
+		case isIdentStart(c):
+			for pos < len(src) && isIdentChar(src[pos]) {
+				pos++
+			}
+			id := src[start:pos]
+			if strings.HasSuffix(id, ".") || strings.Contains(id, "..") {
+				return nil, pos, fmt.Errorf("col %d: bad path %q", start+1, id)
+			}
+			toks = append(toks, token{k: tIdent, s: id, pos: start})
+		default:
+			r, _ := utf8.DecodeRuneInString(src[pos:])
+			return nil, pos, fmt.Errorf("col %d: unexpected character %q", pos+1, r)
+		}
+	}
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func isIdentChar(c byte) bool {
+	return isIdentStart(c) || c >= '0' && c <= '9' || c == '.' || c == '-'
+}
+
+func lexString(s string) (string, int, error) {
+	q := s[0]
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == q:
+			return b.String(), i + 1, nil
+		case c == '\\' && i+1 < len(s):
+			i++
+			switch s[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case '\\', '"', '\'':
+				b.WriteByte(s[i])
+			default: // keep regexp escapes such as \d as written
+				b.WriteByte('\\')
+				b.WriteByte(s[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", 0, fmt.Errorf("unterminated string")
+}
+
+// ---- parser ----
+
+func compileTemplate(src string, env *compileEnv) (*Template, error) {
+	if !utf8.ValidString(src) {
+		return nil, fmt.Errorf("template is not valid UTF-8")
+	}
+	t := &Template{src: src}
+	pos := 0
+	var lit strings.Builder
+	for pos < len(src) {
+		i := strings.Index(src[pos:], "{{")
+		if i < 0 {
+			lit.WriteString(src[pos:])
+			break
+		}
+		lit.WriteString(src[pos : pos+i])
+		toks, next, err := lexAction(src, pos+i+2, true)
+		if err != nil {
+			return nil, err
+		}
+		if lit.Len() > 0 {
+			t.parts = append(t.parts, part{lit: lit.String()})
+			lit.Reset()
+		}
+		p := &parser{toks: toks, env: env}
+		pipe, err := p.pipeline()
+		if err != nil {
+			return nil, err
+		}
+		if p.peek().k != tClose {
+			return nil, fmt.Errorf("col %d: unexpected %s in action", p.peek().pos+1, p.peek().describe())
+		}
+		t.parts = append(t.parts, part{pipe: pipe})
+		pos = next
+	}
+	if lit.Len() > 0 {
+		t.parts = append(t.parts, part{lit: lit.String()})
+	}
+	return t, nil
+}
+
+func (t token) describe() string {
+	switch t.k {
+	case tEOF:
+		return "end"
+	case tClose:
+		return "}}"
+	case tPipe:
+		return "|"
+	case tAnd:
+		return "&&"
+	case tOr:
+		return "||"
+	case tNot:
+		return "!"
+	case tLParen:
+		return "("
+	case tRParen:
+		return ")"
+	}
+	return strconv.Quote(t.s)
+}
+
+type parser struct {
+	toks []token
+	i    int
+	env  *compileEnv
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if p.i < len(p.toks)-1 {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) pipeline() (*pipeline, error) {
+	tok := p.next()
+	var op operand
+	switch tok.k {
+	case tIdent:
+		op = operand{path: tok.s, isPath: true}
+	case tString:
+		op = operand{lit: strValue(tok.s)}
+	case tNumber:
+		f, err := strconv.ParseFloat(tok.s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("col %d: bad number %q", tok.pos+1, tok.s)
+		}
+		op = operand{lit: value{k: kNumber, f: f, s: tok.s}}
+	default:
+		return nil, fmt.Errorf("col %d: expected a path, string or number, got %s", tok.pos+1, tok.describe())
+	}
+	pipe := &pipeline{op: op}
+	for p.peek().k == tPipe {
+		p.next()
+		name := p.next()
+		if name.k != tIdent {
+			return nil, fmt.Errorf("col %d: expected a function name after |, got %s", name.pos+1, name.describe())
+		}
+		var args []operand
+		for {
+			a := p.peek()
+			switch a.k {
+			case tIdent:
+				args = append(args, operand{path: a.s, isPath: true})
+			case tString:
+				args = append(args, operand{lit: strValue(a.s)})
+			case tNumber:
+				f, err := strconv.ParseFloat(a.s, 64)
+				if err != nil {
+					return nil, fmt.Errorf("col %d: bad number %q", a.pos+1, a.s)
+				}
+				args = append(args, operand{lit: value{k: kNumber, f: f, s: a.s}})
+			default:
+				goto done
+			}
+			p.next()
+		}
+	done:
+		c, err := newCall(name.s, name.pos, args, p.env)
+		if err != nil {
+			return nil, err
+		}
+		pipe.calls = append(pipe.calls, c)
+	}
+	return pipe, nil
+}
+
+// ---- conditions ----
+
+// Condition is a compiled "when" expression: pipelines combined with &&, ||,
+// ! and parentheses. Safe for concurrent use.
+type Condition struct {
+	src  string
+	root *condNode
+}
+
+type condNode struct {
+	op   byte // '&', '|', '!', 'p'
+	a, b *condNode
+	pipe *pipeline
+}
+
+// CompileCondition compiles a standalone condition such as
+// `text | icontains "срочно" && !(chat.title | eq "Архив")`. Surrounding
+// {{ }} are allowed. The error is an *Error with a CodeTemplateSyntax problem.
+func CompileCondition(src string) (*Condition, error) {
+	c, err := compileCondition(src, &compileEnv{loc: time.UTC})
+	if err != nil {
+		return nil, &Error{Problems: Problems{problem(CodeTemplateSyntax, "", syntaxText(err), templateRemedy)}}
+	}
+	return c, nil
+}
+
+func compileCondition(src string, env *compileEnv) (*Condition, error) {
+	if !utf8.ValidString(src) {
+		return nil, fmt.Errorf("condition is not valid UTF-8")
+	}
+	s := strings.TrimSpace(src)
+	if strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1 {
+		s = s[2 : len(s)-2]
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("empty condition")
+	}
+	toks, _, err := lexAction(s, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks, env: env}
+	root, err := p.or(0)
+	if err != nil {
+		return nil, err
+	}
+	if p.peek().k != tEOF {
+		return nil, fmt.Errorf("col %d: unexpected %s", p.peek().pos+1, p.peek().describe())
+	}
+	return &Condition{src: src, root: root}, nil
+}
+
+const maxCondDepth = 64
+
+func (p *parser) or(depth int) (*condNode, error) {
+	a, err := p.and(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().k == tOr {
+		p.next()
+		b, err := p.and(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = &condNode{op: '|', a: a, b: b}
+	}
+	return a, nil
+}
+
+func (p *parser) and(depth int) (*condNode, error) {
+	a, err := p.unary(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().k == tAnd {
+		p.next()
+		b, err := p.unary(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = &condNode{op: '&', a: a, b: b}
+	}
+	return a, nil
+}
+
+func (p *parser) unary(depth int) (*condNode, error) {
+	if depth > maxCondDepth {
+		return nil, fmt.Errorf("condition nested too deeply")
+	}
+	switch p.peek().k {
+	case tNot:
+		p.next()
+		a, err := p.unary(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return &condNode{op: '!', a: a}, nil
+	case tLParen:
+		open := p.next()
+		a, err := p.or(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if p.next().k != tRParen {
+			return nil, fmt.Errorf("col %d: ( without )", open.pos+1)
+		}
+		return a, nil
+	}
+	pipe, err := p.pipeline()
+	if err != nil {
+		return nil, err
+	}
+	return &condNode{op: 'p', pipe: pipe}, nil
+}
+
+// Eval evaluates the condition for rec. A function that fails on a bad value
+// makes the condition false and returns the error.
+func (c *Condition) Eval(rec Record) (bool, error) { return c.root.eval(rec) }
+
+// String returns the condition source.
+func (c *Condition) String() string { return c.src }
+
+func (n *condNode) eval(rec Record) (bool, error) {
+	switch n.op {
+	case '&':
+		a, err := n.a.eval(rec)
+		if err != nil || !a {
+			return false, err
+		}
+		return n.b.eval(rec)
+	case '|':
+		a, err := n.a.eval(rec)
+		if err != nil {
+			return false, err
+		}
+		if a {
+			return true, nil
+		}
+		return n.b.eval(rec)
+	case '!':
+		a, err := n.a.eval(rec)
+		return !a && err == nil, err
+	}
+	v, err := n.pipe.eval(rec)
+	if err != nil {
+		return false, err
+	}
+	return v.truthy(), nil
+}
+
+// ---- helpers shared by functions ----
+
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || unicode.IsUpper(r) {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
