@@ -55,6 +55,18 @@ func BenchmarkMatch5000Rules(b *testing.B) {
 	}
 }
 
+// BenchmarkMatch5000RulesColdStems is the same match with the cross-message
+// stem cache off: every candidate word is stemmed anew.
+func BenchmarkMatch5000RulesColdStems(b *testing.B) {
+	set := MustCompile(Config{Rules: benchRules(5000)})
+	set.global.noStemCache = true
+	b.SetBytes(int64(len(benchMessage)))
+	b.ReportAllocs()
+	for b.Loop() {
+		set.MatchText(benchMessage)
+	}
+}
+
 // BenchmarkRegexpAlternation5000 is the alternative: one alternation regexp
 // of the same 5,000 words with Unicode-aware word boundaries.
 func BenchmarkRegexpAlternation5000(b *testing.B) {

@@ -177,7 +177,7 @@ func (m *matcher) match(text string, o NormalizeOptions) *Result {
 						continue
 					}
 					we := wordEnd(words, e)
-					if sc.stemAt(words, s, we) == m.atoms[ref.atom].text {
+					if m.stemAt(sc, words, s, we) == m.atoms[ref.atom].text {
 						mark(ref.atom, s, we)
 					}
 				}
@@ -261,17 +261,34 @@ func (m *matcher) hitOf(sc *scratch, id int32, clean, words []byte) Hit {
 	return Hit{Element: m.atoms[id].show, Text: string(src[h.start:h.end])}
 }
 
-func (sc *scratch) stemAt(words []byte, s, e int) string {
+// stemAt returns the stem of the word words[s:e], memoised per message and,
+// up to maxStemCache words, across messages: chat vocabulary repeats, and
+// snowball stemming is the costliest step of a match.
+func (m *matcher) stemAt(sc *scratch, words []byte, s, e int) string {
 	if st, ok := sc.stems[s]; ok {
 		return st
 	}
-	st := stem(string(words[s:e]))
 	if sc.stems == nil {
 		sc.stems = make(map[int]string, 8)
+	}
+	var st string
+	if v, ok := m.stemCache.Load(string(words[s:e])); ok && !m.noStemCache {
+		st = v.(string)
+	} else {
+		w := string(words[s:e])
+		st = stem(w)
+		if !m.noStemCache && m.stemCacheLen.Load() < maxStemCache {
+			if _, loaded := m.stemCache.LoadOrStore(w, st); !loaded {
+				m.stemCacheLen.Add(1)
+			}
+		}
 	}
 	sc.stems[s] = st
 	return st
 }
+
+// maxStemCache bounds the cross-message stem cache of one compiled set.
+const maxStemCache = 100_000
 
 func wordEnd(words []byte, from int) int {
 	if i := bytes.IndexByte(words[from:], ' '); i >= 0 {

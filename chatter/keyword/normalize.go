@@ -63,13 +63,17 @@ func isCyrillic(r rune) bool {
 // needsNFKC reports whether s has a rune outside ASCII and the basic
 // Cyrillic block, the only text for which NFKC can be skipped outright.
 func needsNFKC(s string) bool {
-	for _, r := range s {
-		if r >= 0xa0 && (r < 0x400 || r > 0x4ff) {
+	for i := 0; i < len(s); i++ {
+		// ASCII, UTF-8 continuation bytes, and lead bytes of U+0400..U+04FF.
+		if b := s[i]; b >= 0xc0 && (b < 0xd0 || b > 0xd3) {
 			return true
 		}
 	}
 	return false
 }
+
+// isBasicCyrillic reports whether r is А..я, Ё or ё.
+func isBasicCyrillic(r rune) bool { return r >= 0x410 && r <= 0x44f || r == 0x401 || r == 0x451 }
 
 func toLower(r rune) rune {
 	switch {
@@ -87,8 +91,11 @@ func toLower(r rune) rune {
 }
 
 func isSpace(r rune) bool {
-	if r < 0x80 {
+	switch {
+	case r < 0x80:
 		return r == ' ' || r >= '\t' && r <= '\r'
+	case r >= 0x400 && r <= 0x4ff:
+		return false
 	}
 	return unicode.IsSpace(r)
 }
@@ -116,7 +123,41 @@ func normalizeBytes(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte) (cl
 	wordSpace := true // last byte written to w was a space (or nothing yet)
 	wordStart := 0    // start of the current word in w
 	wordHasCyr, wordHasLat := false, false
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		var r rune
+		if b0 := s[i]; b0 < utf8.RuneSelf {
+			r = rune(b0)
+			i++
+		} else if (b0 == 0xd0 || b0 == 0xd1) && i+1 < len(s) && s[i+1]&0xc0 == 0x80 &&
+			isBasicCyrillic(rune(b0&0x1f)<<6|rune(s[i+1]&0x3f)) {
+			// Basic Cyrillic letters, the common case: lower-case, ё→е and
+			// append to both forms without the general checks.
+			r = rune(b0&0x1f)<<6 | rune(s[i+1]&0x3f)
+			i += 2
+			switch {
+			case r == 0x401 || r == 0x451:
+				r = 'е'
+			case r < 0x430:
+				r += 0x20
+			}
+			c = append(c, byte(0xc0|r>>6), byte(0x80|r&0x3f))
+			space = false
+			if wordSpace {
+				if len(w) > 0 {
+					w = append(w, ' ')
+				}
+				wordStart = len(w)
+				wordHasCyr, wordHasLat = false, false
+				wordSpace = false
+			}
+			wordHasCyr = true
+			w = append(w, byte(0xc0|r>>6), byte(0x80|r&0x3f))
+			continue
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(s[i:])
+			i += size
+		}
 		if r >= 0x80 && isInvisible(r) {
 			continue
 		}

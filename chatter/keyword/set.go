@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
@@ -214,6 +215,10 @@ type matcher struct {
 	pats    [][]patRef
 	regexps []int32
 	scratch sync.Pool
+
+	stemCache    sync.Map // word → stem
+	stemCacheLen atomic.Int64
+	noStemCache  bool // benchmarks of the cold path
 }
 
 func build(rules []namedRule) *matcher {
