@@ -1,0 +1,55 @@
+// Package pgstore is a chatter.Store on PostgreSQL (pgx v5), for deployments
+// with several instances sharing one database.
+//
+// It keeps messages and their delivery ledger, and a durable delivery queue
+// built on River (riverqueue/river with riverpgxv5): SaveMessage writes the
+// message row (INSERT … ON CONFLICT DO NOTHING RETURNING) and River's job in
+// the same transaction, so a duplicate key enqueues nothing and an accepted
+// message is never without its job. Work runs a River client whose worker
+// marks the ledger delivering, calls the WorkFunc and applies its Outcome;
+// a successful delivery and River's job completion commit in one
+// transaction. Priorities 0..3 map to River priorities 1..4.
+//
+// Across instances: leases carry fencing tokens drawn from a sequence and
+// expire by the database clock; MTProto sessions are written only under the
+// current lease (checked in the writing statement); the rate budget is one
+// GCRA row per key, booked by one atomic UPDATE, so slots granted to all
+// instances together are at least one interval apart. OAuth tokens and
+// sessions are sealed with a chatter.Sealer, bound to their workspace and
+// account. Every row carries its workspace and no query crosses workspaces
+// (except PruneEvents, which is retention for all).
+//
+// Quick start:
+//
+//	cfg, err := pgxpool.ParseConfig("postgres://chatter@db/chatter")
+//	if err != nil { ... }
+//	cfg.MaxConns = 20                        // ≥ Workers + 4 per Work, plus producers (see New)
+//	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+//	if err != nil { ... }
+//	defer pool.Close()
+//
+//	sealer, err := chatter.NewSealer("k1", map[string][]byte{"k1": key32})
+//	if err != nil { ... }
+//	store, err := pgstore.New(pool, pgstore.Config{Sealer: sealer, Schema: "chatter", Logger: logger})
+//	if err != nil { ... }
+//	if err := store.Migrate(ctx); err != nil { ... } // pgstore's and River's migrations; safe to run from every instance
+//
+//	res, err := store.SaveMessage(ctx, msg, chatter.AcceptOptions{
+//		Verdict: chatter.Verdict{Accept: true}, Priority: 1, MaxAttempts: 8,
+//	})
+//
+//	go store.Work(ctx, chatter.QueueConfig{Workers: 8}, func(ctx context.Context, j *chatter.Job) chatter.Outcome {
+//		res, err := sink.Deliver(ctx, &chatter.Delivery{Message: j.Message, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
+//		if err != nil {
+//			return chatter.Outcome{Kind: chatter.OutcomeRetry, Class: chatter.ClassOf(err), Err: err.Error(), Delay: time.Second}
+//		}
+//		return chatter.Outcome{Kind: chatter.OutcomeDelivered, Result: res}
+//	})
+//
+// Normally the pipeline (chatter.Pipeline) makes these calls; the Store is
+// handed to it.
+//
+// Schema: Config.Schema names the PostgreSQL schema of pgstore's tables
+// (chatter_*) and River's (river_*); Migrate creates it. Empty means the
+// connection's search_path.
+package pgstore

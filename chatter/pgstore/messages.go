@@ -1,0 +1,484 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/chatterhq/sdk/chatter"
+)
+
+// Limits from the contracts in chatter/store.go.
+const (
+	maxPriority      = 3
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
+
+// deliverArgs are a delivery job's River arguments. Round fences jobs of an
+// earlier delivery round (before a Replay); Base is the number of attempts
+// made in earlier rounds, so Job.Attempt keeps counting across Replay.
+type deliverArgs struct {
+	MessageID int64  `json:"message_id"`
+	Workspace string `json:"workspace"`
+	Round     int    `json:"round"`
+	Base      int    `json:"base,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (deliverArgs) Kind() string { return "chatter_deliver" }
+
+// insertOpts places a delivery on the queue. River's MaxAttempts gets one
+// attempt more than the round allows, so that a job rescued after a crash
+// during its last attempt reaches the worker, which records it dead on the
+// ledger instead of River discarding it silently.
+func insertOpts(priority, maxAttempts int) *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueName, Priority: priority + 1, MaxAttempts: maxAttempts + 1}
+}
+
+func checkOptions(o chatter.AcceptOptions) error {
+	if o.Priority < 0 || o.Priority > maxPriority {
+		return invalid("priority", fmt.Sprintf("приоритет %d вне диапазона 0–%d", o.Priority, maxPriority),
+			fmt.Sprintf("priority %d is outside 0..%d", o.Priority, maxPriority))
+	}
+	if o.Verdict.Accept && o.MaxAttempts < 1 {
+		return invalid("max_attempts", "число попыток должно быть не меньше 1", "max attempts must be at least 1")
+	}
+	return nil
+}
+
+// row is one message prepared for insertion.
+type row struct {
+	m       *chatter.Message
+	opts    chatter.AcceptOptions
+	body    []byte
+	verdict []byte
+	state   chatter.State
+}
+
+func prepare(m *chatter.Message, o chatter.AcceptOptions) (row, error) {
+	if err := m.Validate(); err != nil {
+		return row{}, err
+	}
+	if err := checkOptions(o); err != nil {
+		return row{}, err
+	}
+	for _, f := range []struct{ name, v string }{
+		{"workspace", m.Workspace}, {"key.source", string(m.Key.Source)}, {"key.account", m.Key.Account},
+	} {
+		if err := checkText(f.name, f.v); err != nil {
+			return row{}, err
+		}
+	}
+	c := *m
+	c.Raw = nil
+	body, err := json.Marshal(&c)
+	if err != nil {
+		return row{}, invalid("message", "сообщение не кодируется в JSON", "message does not encode as JSON: "+err.Error())
+	}
+	verdict, err := json.Marshal(o.Verdict)
+	if err != nil {
+		return row{}, invalid("verdict", "вердикт не кодируется в JSON", "verdict does not encode as JSON: "+err.Error())
+	}
+	r := row{m: m, opts: o, body: body, verdict: verdict, state: chatter.StateFiltered}
+	if o.Verdict.Accept {
+		r.state = chatter.StateQueued
+	} else if r.opts.MaxAttempts < 1 {
+		r.opts.MaxAttempts = 1
+	}
+	return r, nil
+}
+
+// saveSQL inserts a message unless its key exists, and returns the row's id,
+// state and whether this statement inserted it. A row inserted concurrently
+// by another transaction may be invisible to the statement's snapshot; then
+// no row comes back and the caller reads the state again.
+const saveSQL = `WITH ins AS (
+	INSERT INTO {schema}chatter_messages
+		(workspace, source, account, chat_id, message_id, revision, body, raw, state, verdict,
+		 priority, max_attempts, received_at, updated_at, next_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
+	ON CONFLICT ON CONSTRAINT chatter_messages_key DO NOTHING
+	RETURNING id, state
+)
+SELECT id, state, true FROM ins
+UNION ALL
+SELECT id, state, false FROM {schema}chatter_messages
+WHERE workspace = $1 AND source = $2 AND account = $3 AND chat_id = $4 AND message_id = $5 AND revision = $6
+	AND NOT EXISTS (SELECT 1 FROM ins)`
+
+const stateSQL = `SELECT id, state, false FROM {schema}chatter_messages
+WHERE workspace = $1 AND source = $2 AND account = $3 AND chat_id = $4 AND message_id = $5 AND revision = $6`
+
+func (r *row) args(now time.Time) []any {
+	k := r.m.Key
+	var raw []byte
+	if len(r.m.Raw) > 0 {
+		raw = r.m.Raw
+	}
+	var next *time.Time
+	if r.state == chatter.StateQueued {
+		next = &now
+	}
+	return []any{r.m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision,
+		r.body, raw, string(r.state), r.verdict, r.opts.Priority, r.opts.MaxAttempts, now, next}
+}
+
+// saved is the outcome of one insert attempt.
+type saved struct {
+	id       int64
+	state    string
+	inserted bool
+}
+
+// SaveMessage implements chatter.MessageStore: the message row and its River
+// job are written in one transaction; a duplicate key enqueues nothing.
+func (s *Store) SaveMessage(ctx context.Context, m *chatter.Message, opts chatter.AcceptOptions) (chatter.AcceptResult, error) {
+	res, err := s.SaveMessages(ctx, []*chatter.Message{m}, []chatter.AcceptOptions{opts})
+	if err != nil {
+		return chatter.AcceptResult{}, err
+	}
+	return res[0], nil
+}
+
+// SaveMessages implements chatter.MessageStore: one transaction, one round
+// trip for the rows (a pgx batch) and one InsertManyTx for the jobs. Every
+// message is validated before anything is written.
+func (s *Store) SaveMessages(ctx context.Context, ms []*chatter.Message, opts []chatter.AcceptOptions) ([]chatter.AcceptResult, error) {
+	if len(ms) != len(opts) {
+		return nil, fmt.Errorf("pgstore: save messages: %w", invalid("opts",
+			fmt.Sprintf("%d сообщений, но %d наборов параметров", len(ms), len(opts)),
+			fmt.Sprintf("%d messages but %d options", len(ms), len(opts))))
+	}
+	if len(ms) == 0 {
+		return []chatter.AcceptResult{}, nil
+	}
+	rows := make([]row, len(ms))
+	for i, m := range ms {
+		r, err := prepare(m, opts[i])
+		if err != nil {
+			if m != nil {
+				return nil, fmt.Errorf("pgstore: save message %d (%s): %w", i, m.Key, err)
+			}
+			return nil, fmt.Errorf("pgstore: save message %d: %w", i, err)
+		}
+		rows[i] = r
+	}
+	now := s.stamp()
+	out := make([]chatter.AcceptResult, len(rows))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		res := make([]saved, len(rows))
+		if len(rows) == 1 {
+			if err := s.saveOne(ctx, tx, &rows[0], now, &res[0]); err != nil {
+				return err
+			}
+		} else {
+			b := &pgx.Batch{}
+			for i := range rows {
+				b.Queue(s.q(saveSQL), rows[i].args(now)...)
+			}
+			br := tx.SendBatch(ctx, b)
+			for i := range rows {
+				err := br.QueryRow().Scan(&res[i].id, &res[i].state, &res[i].inserted)
+				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					_ = br.Close()
+					return fmt.Errorf("pgstore: save message %s: %w", rows[i].m.Key, err)
+				}
+			}
+			if err := br.Close(); err != nil {
+				return fmt.Errorf("pgstore: save messages: %w", err)
+			}
+			for i := range rows {
+				if res[i].id == 0 {
+					if err := s.reread(ctx, tx, &rows[i], &res[i]); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		var jobs []river.InsertManyParams
+		for i, r := range rows {
+			out[i] = chatter.AcceptResult{Duplicate: !res[i].inserted, State: chatter.State(res[i].state)}
+			if res[i].inserted && r.state == chatter.StateQueued {
+				jobs = append(jobs, river.InsertManyParams{
+					Args:       deliverArgs{MessageID: res[i].id, Workspace: r.m.Workspace, Round: 1},
+					InsertOpts: insertOpts(r.opts.Priority, r.opts.MaxAttempts),
+				})
+			}
+		}
+		switch len(jobs) {
+		case 0:
+		case 1:
+			if _, err := s.river.InsertTx(ctx, tx, jobs[0].Args, jobs[0].InsertOpts); err != nil {
+				return fmt.Errorf("pgstore: enqueue delivery: %w", err)
+			}
+		default:
+			if _, err := s.river.InsertManyTx(ctx, tx, jobs); err != nil {
+				return fmt.Errorf("pgstore: enqueue deliveries: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) saveOne(ctx context.Context, tx pgx.Tx, r *row, now time.Time, res *saved) error {
+	err := tx.QueryRow(ctx, s.q(saveSQL), r.args(now)...).Scan(&res.id, &res.state, &res.inserted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.reread(ctx, tx, r, res)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: save message %s: %w", r.m.Key, err)
+	}
+	return nil
+}
+
+// reread reads the state of a key that a concurrent transaction inserted.
+func (s *Store) reread(ctx context.Context, tx pgx.Tx, r *row, res *saved) error {
+	a := r.args(time.Time{})
+	err := tx.QueryRow(ctx, s.q(stateSQL), a[:6]...).Scan(&res.id, &res.state, &res.inserted)
+	if err != nil {
+		return fmt.Errorf("pgstore: save message %s: read existing: %w", r.m.Key, err)
+	}
+	return nil
+}
+
+const entryColumns = `workspace, source, account, chat_id, message_id, revision, state, verdict, priority,
+	attempts, error_class, last_error, result, received_at, updated_at, delivered_at, next_at`
+
+// scanEntry reads entryColumns, plus body and raw when withMessage.
+func scanEntry(rows pgx.Row, withMessage bool) (*chatter.LedgerEntry, error) {
+	var (
+		e                 chatter.LedgerEntry
+		source, state     string
+		class             string
+		verdict, result   []byte
+		delivered, nextAt *time.Time
+		body, raw         []byte
+	)
+	dest := []any{&e.Workspace, &source, &e.Key.Account, &e.Key.ChatID, &e.Key.MessageID, &e.Key.Revision,
+		&state, &verdict, &e.Priority, &e.Attempts, &class, &e.LastError, &result,
+		&e.ReceivedAt, &e.UpdatedAt, &delivered, &nextAt}
+	if withMessage {
+		dest = append(dest, &body, &raw)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
+	}
+	e.Key.Source = chatter.SourceKind(source)
+	e.State = chatter.State(state)
+	e.ErrorClass = chatter.ErrorClass(class)
+	e.ReceivedAt, e.UpdatedAt = e.ReceivedAt.UTC(), e.UpdatedAt.UTC()
+	e.DeliveredAt, e.NextAt = utc(delivered), utc(nextAt)
+	if err := json.Unmarshal(verdict, &e.Verdict); err != nil {
+		return nil, fmt.Errorf("pgstore: decode verdict of %s: %w", e.Key, err)
+	}
+	if len(result) > 0 {
+		e.Result = new(chatter.DeliveryResult)
+		if err := json.Unmarshal(result, e.Result); err != nil {
+			return nil, fmt.Errorf("pgstore: decode result of %s: %w", e.Key, err)
+		}
+	}
+	if withMessage {
+		m, err := decodeMessage(body, raw)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: decode message %s: %w", e.Key, err)
+		}
+		e.Message = m
+	}
+	return &e, nil
+}
+
+func decodeMessage(body, raw []byte) (*chatter.Message, error) {
+	m := new(chatter.Message)
+	if err := json.Unmarshal(body, m); err != nil {
+		return nil, err
+	}
+	if len(raw) > 0 {
+		m.Raw = json.RawMessage(raw)
+	}
+	return m, nil
+}
+
+func needWorkspace(ws string) error {
+	if ws == "" {
+		return invalid("workspace", "не указано рабочее пространство", "workspace is empty")
+	}
+	return checkText("workspace", ws)
+}
+
+// GetEntry implements chatter.MessageStore.
+func (s *Store) GetEntry(ctx context.Context, workspace string, key chatter.Key) (*chatter.LedgerEntry, error) {
+	if err := needWorkspace(workspace); err != nil {
+		return nil, fmt.Errorf("pgstore: get entry: %w", err)
+	}
+	if err := key.Validate(); err != nil {
+		return nil, fmt.Errorf("pgstore: get entry: %w", err)
+	}
+	row := s.pool.QueryRow(ctx, s.q(`SELECT `+entryColumns+`, body, raw FROM {schema}chatter_messages
+		WHERE workspace = $1 AND source = $2 AND account = $3 AND chat_id = $4 AND message_id = $5 AND revision = $6`),
+		workspace, string(key.Source), key.Account, key.ChatID, key.MessageID, key.Revision)
+	e, err := scanEntry(row, true)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore: get entry %s: %w", key, chatter.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: get entry %s: %w", key, err)
+	}
+	return e, nil
+}
+
+func checkLedgerQuery(q chatter.LedgerQuery) (int, error) {
+	if err := needWorkspace(q.Workspace); err != nil {
+		return 0, err
+	}
+	for _, st := range q.States {
+		if !validState(st) {
+			return 0, invalid("states", "неизвестное состояние "+strconv.Quote(string(st)), "unknown state "+strconv.Quote(string(st)))
+		}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"source", string(q.Source)}, {"account", q.Account}, {"error_class", string(q.ErrorClass)},
+	} {
+		if err := checkText(f.name, f.v); err != nil {
+			return 0, err
+		}
+	}
+	switch {
+	case q.Limit < 0:
+		return 0, invalid("limit", "отрицательный лимит", "limit is negative")
+	case q.Limit == 0:
+		return defaultListLimit, nil
+	case q.Limit > maxListLimit:
+		return maxListLimit, nil
+	}
+	return q.Limit, nil
+}
+
+func validState(st chatter.State) bool {
+	for _, s := range chatter.AllStates {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// ledgerWhere renders q's filters (not Limit or Before) as a WHERE clause.
+func ledgerWhere(q chatter.LedgerQuery) (string, []any) {
+	var w where
+	w.add("workspace = ?", q.Workspace)
+	if !q.From.IsZero() {
+		w.add("received_at >= ?", q.From)
+	}
+	if !q.To.IsZero() {
+		w.add("received_at < ?", q.To)
+	}
+	if len(q.States) > 0 {
+		states := make([]string, len(q.States))
+		for i, st := range q.States {
+			states[i] = string(st)
+		}
+		w.add("state = ANY(?)", states)
+	}
+	if q.Source != "" {
+		w.add("source = ?", string(q.Source))
+	}
+	if q.Account != "" {
+		w.add("account = ?", q.Account)
+	}
+	if q.ChatID != 0 {
+		w.add("chat_id = ?", q.ChatID)
+	}
+	if q.ErrorClass != "" {
+		w.add("error_class = ?", string(q.ErrorClass))
+	}
+	return w.sql(), w.args
+}
+
+// where builds a WHERE clause from conditions with one '?' each.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1))
+}
+
+func (w *where) sql() string { return " WHERE " + strings.Join(w.conds, " AND ") }
+
+// ListEntries implements chatter.MessageStore: newest first (ties by
+// insertion order, newest first).
+func (s *Store) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
+	limit, err := checkLedgerQuery(q)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list entries: %w", err)
+	}
+	cond, args := ledgerWhere(q)
+	if !q.Before.IsZero() {
+		args = append(args, q.Before)
+		cond += " AND received_at < $" + strconv.Itoa(len(args))
+	}
+	cols := entryColumns
+	if q.WithMessage {
+		cols += ", body, raw"
+	}
+	args = append(args, limit)
+	rows, err := s.pool.Query(ctx, s.q(`SELECT `+cols+` FROM {schema}chatter_messages`+cond+
+		` ORDER BY received_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args))), args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list entries: %w", err)
+	}
+	defer rows.Close()
+	out := []*chatter.LedgerEntry{}
+	for rows.Next() {
+		e, err := scanEntry(rows, q.WithMessage)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: list entries: %w", err)
+	}
+	return out, nil
+}
+
+// CountEntries implements chatter.MessageStore. States with no entries are
+// absent from the map.
+func (s *Store) CountEntries(ctx context.Context, q chatter.LedgerQuery) (map[chatter.State]int, error) {
+	if _, err := checkLedgerQuery(q); err != nil {
+		return nil, fmt.Errorf("pgstore: count entries: %w", err)
+	}
+	cond, args := ledgerWhere(q)
+	rows, err := s.pool.Query(ctx, s.q(`SELECT state, count(*) FROM {schema}chatter_messages`+cond+` GROUP BY state`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: count entries: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[chatter.State]int)
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("pgstore: count entries: %w", err)
+		}
+		out[chatter.State(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: count entries: %w", err)
+	}
+	return out, nil
+}
