@@ -1,0 +1,62 @@
+// Package sqlitestore is the embedded chatter.Store: one SQLite file
+// (modernc.org/sqlite, no cgo) holding messages with their delivery ledger,
+// contacts, sealed OAuth tokens and MTProto sessions, leases, checkpoints,
+// the event log, settings and rate budgets, with the durable delivery queue
+// on River (riverqueue/river with its riversqlite driver).
+//
+// Quick start:
+//
+//	sealer, err := chatter.NewSealer("k1", map[string][]byte{"k1": key32})
+//	if err != nil { ... }
+//	store, err := sqlitestore.Open(ctx, "chatter.db", sqlitestore.Config{Sealer: sealer})
+//	if err != nil { ... }            // Open creates the file and migrates it
+//	defer store.Close()
+//	go store.Work(ctx, chatter.QueueConfig{Workers: 4}, deliver) // the workers
+//	res, err := store.SaveMessage(ctx, msg, chatter.AcceptOptions{
+//		Verdict: verdict, Priority: 1, MaxAttempts: 10})        // durable on return
+//
+// To open the database yourself, use the recommended settings and one
+// connection, then New and Migrate:
+//
+//	db, err := sql.Open("sqlite", sqlitestore.DSN("chatter.db"))
+//	// = "file:chatter.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)
+//	//    &_pragma=synchronous(NORMAL)&_txlock=immediate"
+//	db.SetMaxOpenConns(1)
+//	store, err := sqlitestore.New(db, sqlitestore.Config{Sealer: sealer})
+//	err = store.Migrate(ctx) // River's migrations, then Chatter's (embedded, versioned, idempotent)
+//
+// # Durability and delivery
+//
+// SaveMessage inserts the message (INSERT … ON CONFLICT DO NOTHING RETURNING)
+// and, for an accepted message, its River job in the same transaction; a
+// duplicate key enqueues nothing. Concurrent SaveMessage calls are merged into
+// shared transactions (group commit, see GroupCommit) with one InsertManyTx;
+// each caller returns after the commit with its own result, and an invalid
+// message fails only its own call. SaveMessages writes a batch directly.
+//
+// Work runs a River client whose worker marks the ledger delivering, calls the
+// WorkFunc and applies its Outcome. A delivered outcome and River's
+// JobCompleteTx commit in one transaction, so a crash never causes a second
+// delivery of a recorded success; a crash mid-call is rescued by River after
+// QueueTuning.RescueAfter and retried with a higher attempt, which a sink sees
+// as ambiguous. Retries honour Outcome.Delay through the worker's NextRetry,
+// snoozes use river.JobSnooze (no attempt used) and dead deliveries are
+// cancelled jobs; Replay starts a new round with a new job.
+//
+// One connection: while a transaction is open, the code inside it uses only
+// that transaction (River's *Tx functions included); any other use of the
+// *sql.DB would wait for the connection the transaction holds.
+//
+// # Secrets and tenants
+//
+// Access and refresh tokens and session blobs are sealed with Config.Sealer,
+// bound to their kind, workspace and account; they are never written in plain
+// text, and the token and session methods return ErrNoSealer without a
+// sealer. Every table has a workspace column leading its keys; no query reads
+// or changes rows of another workspace (PruneEvents, retention, spans all of
+// them by design).
+//
+// All methods are safe for concurrent use; several processes may share the
+// file (River shares the jobs, leases fence the sessions, the GCRA row spaces
+// the requests).
+package sqlitestore

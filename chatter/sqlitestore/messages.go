@@ -1,0 +1,422 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river"
+
+	"github.com/chatterhq/sdk/chatter"
+)
+
+// deliveryArgs are the River job arguments of one delivery. Round guards
+// against a job outliving a Replay: only the job of the message's current
+// round does anything.
+type deliveryArgs struct {
+	MessageID int64  `json:"message_id"`
+	Round     int64  `json:"round"`
+	Workspace string `json:"workspace"` // for River's UI and logs only
+}
+
+// Kind implements river.JobArgs.
+func (deliveryArgs) Kind() string { return deliveryJobKind }
+
+// prepared is a validated message with its encoded columns, ready to write.
+// Encoding happens in the caller's goroutine, outside any transaction.
+type prepared struct {
+	m       *chatter.Message
+	opts    chatter.AcceptOptions
+	body    []byte
+	verdict []byte
+}
+
+func prepare(m *chatter.Message, opts chatter.AcceptOptions) (*prepared, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: save message: %w", err)
+	}
+	if err := checkUTF8(m); err != nil {
+		return nil, fmt.Errorf("sqlitestore: save message: %w", err)
+	}
+	if opts.Priority < 0 || opts.Priority > 3 {
+		return nil, invalidf("save message %s: priority %d is outside 0..3", m.Key, opts.Priority)
+	}
+	if opts.MaxAttempts < 0 || (opts.Verdict.Accept && opts.MaxAttempts < 1) {
+		return nil, invalidf("save message %s: max attempts %d, want ≥ 1 for an accepted message", m.Key, opts.MaxAttempts)
+	}
+	c := *m
+	c.Raw = nil // kept byte for byte in its own column
+	body, err := json.Marshal(&c)
+	if err != nil {
+		return nil, invalidf("save message %s: encode: %v", m.Key, err)
+	}
+	verdict, err := json.Marshal(opts.Verdict)
+	if err != nil {
+		return nil, invalidf("save message %s: encode verdict: %v", m.Key, err)
+	}
+	return &prepared{m: m, opts: opts, body: body, verdict: verdict}, nil
+}
+
+// checkUTF8 rejects invalid UTF-8 in the string fields Message.Validate does
+// not check: JSON would silently replace it, and the stored message would no
+// longer be the one given.
+func checkUTF8(m *chatter.Message) error {
+	fields := []struct{ name, v string }{
+		{"key.source", string(m.Key.Source)}, {"key.account", m.Key.Account}, {"workspace", m.Workspace},
+		{"chat.type", string(m.Chat.Type)}, {"chat.username", m.Chat.Username},
+		{"sender.username", m.Sender.Username}, {"sender.phone", m.Sender.Phone}, {"sender.language", m.Sender.Language},
+		{"link", m.Link},
+	}
+	for i, a := range m.Attachments {
+		fields = append(fields,
+			struct{ name, v string }{fmt.Sprintf("attachments[%d].kind", i), string(a.Kind)},
+			struct{ name, v string }{fmt.Sprintf("attachments[%d].file_id", i), a.FileID},
+			struct{ name, v string }{fmt.Sprintf("attachments[%d].name", i), a.Name},
+			struct{ name, v string }{fmt.Sprintf("attachments[%d].mime_type", i), a.MIMEType})
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f.v) {
+			return &chatter.ValidationError{Field: f.name, Problem: chatter.T("поле не в кодировке UTF-8", "field is not valid UTF-8")}
+		}
+	}
+	return nil
+}
+
+// SaveMessage stores m and, when opts.Verdict.Accept, enqueues its delivery
+// (a River job) in the same transaction, returning after the commit.
+// Concurrent calls share transactions (see GroupCommit); each caller still
+// gets its own result, and an invalid message (or options: Priority outside
+// 0..3, MaxAttempts < 1 for an accepted message) fails only its own call with
+// an error wrapping chatter.ErrInvalid, before anything is written.
+func (s *Store) SaveMessage(ctx context.Context, m *chatter.Message, opts chatter.AcceptOptions) (chatter.AcceptResult, error) {
+	p, err := prepare(m, opts)
+	if err != nil {
+		return chatter.AcceptResult{}, err
+	}
+	if s.cfg.GroupCommit.Disabled {
+		rs, err := s.saveBatch(ctx, []*prepared{p})
+		if err != nil {
+			return chatter.AcceptResult{}, err
+		}
+		return rs[0], nil
+	}
+	return s.gc.submit(ctx, p)
+}
+
+// SaveMessages stores a batch in one transaction; results are in input
+// order. Any invalid message (or a length mismatch between ms and opts)
+// fails the whole batch before anything is written.
+func (s *Store) SaveMessages(ctx context.Context, ms []*chatter.Message, opts []chatter.AcceptOptions) ([]chatter.AcceptResult, error) {
+	if len(ms) != len(opts) {
+		return nil, invalidf("save messages: %d messages but %d options", len(ms), len(opts))
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	ps := make([]*prepared, len(ms))
+	for i, m := range ms {
+		p, err := prepare(m, opts[i])
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", i, err)
+		}
+		ps[i] = p
+	}
+	return s.saveBatch(ctx, ps)
+}
+
+// saveBatch writes ps in one transaction.
+func (s *Store) saveBatch(ctx context.Context, ps []*prepared) ([]chatter.AcceptResult, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	return s.saveTx(ctx, ps)
+}
+
+// saveTx is saveBatch for a caller that has already entered.
+func (s *Store) saveTx(ctx context.Context, ps []*prepared) ([]chatter.AcceptResult, error) {
+	var results []chatter.AcceptResult
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		results, err = s.writeMessages(ctx, tx, ps)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: save messages: %w", err)
+	}
+	return results, nil
+}
+
+const insertMessageSQL = `INSERT INTO chatter_messages
+	(workspace, source, account, chat_id, message_id, revision, state, verdict, priority, max_attempts,
+	 received_at, updated_at, next_at, body, raw)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (workspace, source, account, chat_id, message_id, revision) DO NOTHING
+	RETURNING id`
+
+const keyWhere = `workspace = ? AND source = ? AND account = ? AND chat_id = ? AND message_id = ? AND revision = ?`
+
+func keyArgs(workspace string, k chatter.Key) []any {
+	return []any{workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision}
+}
+
+// writeMessages inserts ps inside tx and enqueues one River job per accepted
+// new message with a single InsertManyTx. Duplicates enqueue nothing.
+func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) ([]chatter.AcceptResult, error) {
+	stmt, err := tx.PrepareContext(ctx, insertMessageSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	results := make([]chatter.AcceptResult, len(ps))
+	var jobs []river.InsertManyParams
+	for i, p := range ps {
+		now := nanos(s.now())
+		state, nextAt := chatter.StateFiltered, any(nil)
+		if p.opts.Verdict.Accept {
+			state, nextAt = chatter.StateQueued, now
+		}
+		var raw any
+		if len(p.m.Raw) > 0 {
+			raw = []byte(p.m.Raw)
+		}
+		k := p.m.Key
+		var id int64
+		err := stmt.QueryRowContext(ctx, p.m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision,
+			string(state), string(p.verdict), p.opts.Priority, p.opts.MaxAttempts, now, now, nextAt, string(p.body), raw).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			var st string
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM chatter_messages WHERE `+keyWhere,
+				keyArgs(p.m.Workspace, k)...).Scan(&st); err != nil {
+				return nil, fmt.Errorf("duplicate %s: %w", k, err)
+			}
+			results[i] = chatter.AcceptResult{Duplicate: true, State: chatter.State(st)}
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("insert %s: %w", k, err)
+		}
+		results[i] = chatter.AcceptResult{State: state}
+		if p.opts.Verdict.Accept {
+			jobs = append(jobs, river.InsertManyParams{
+				Args:       deliveryArgs{MessageID: id, Round: 1, Workspace: p.m.Workspace},
+				InsertOpts: jobInsertOpts(p.opts.Priority, p.opts.MaxAttempts),
+			})
+		}
+	}
+	if len(jobs) > 0 {
+		if _, err := s.inserts.InsertManyTx(ctx, tx, jobs); err != nil {
+			return nil, fmt.Errorf("enqueue deliveries: %w", err)
+		}
+	}
+	return results, nil
+}
+
+// jobInsertOpts maps a Chatter priority (0..3) onto River's (1..4). River's
+// MaxAttempts is one more than Chatter's: the worker itself moves a delivery
+// to dead after the last real attempt, and the spare lets a job whose last
+// attempt was interrupted by a crash come back once so the worker can record
+// it as dead instead of River discarding it silently.
+func jobInsertOpts(priority, maxAttempts int) *river.InsertOpts {
+	return &river.InsertOpts{Queue: queueName, Priority: priority + 1, MaxAttempts: maxAttempts + 1}
+}
+
+const entryCols = `workspace, source, account, chat_id, message_id, revision, state, verdict, priority, attempts,
+	error_class, last_error, result, received_at, updated_at, delivered_at, next_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEntry(row scanner, withMessage bool) (*chatter.LedgerEntry, error) {
+	var (
+		e                      chatter.LedgerEntry
+		source, state, verdict string
+		errClass               string
+		result                 sql.NullString
+		received, updated      int64
+		delivered, next        sql.NullInt64
+		body                   string
+		raw                    []byte
+	)
+	dest := []any{&e.Workspace, &source, &e.Key.Account, &e.Key.ChatID, &e.Key.MessageID, &e.Key.Revision,
+		&state, &verdict, &e.Priority, &e.Attempts, &errClass, &e.LastError, &result,
+		&received, &updated, &delivered, &next}
+	if withMessage {
+		dest = append(dest, &body, &raw)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	e.Key.Source = chatter.SourceKind(source)
+	e.State = chatter.State(state)
+	e.ErrorClass = chatter.ErrorClass(errClass)
+	e.ReceivedAt, e.UpdatedAt = fromNanos(received), fromNanos(updated)
+	e.DeliveredAt, e.NextAt = fromNullNanos(delivered), fromNullNanos(next)
+	if err := json.Unmarshal([]byte(verdict), &e.Verdict); err != nil {
+		return nil, fmt.Errorf("decode verdict of %s: %w", e.Key, err)
+	}
+	if result.Valid {
+		e.Result = new(chatter.DeliveryResult)
+		if err := json.Unmarshal([]byte(result.String), e.Result); err != nil {
+			return nil, fmt.Errorf("decode result of %s: %w", e.Key, err)
+		}
+	}
+	if withMessage {
+		m, err := decodeMessage(body, raw)
+		if err != nil {
+			return nil, fmt.Errorf("decode message %s: %w", e.Key, err)
+		}
+		m.Workspace, m.Key = e.Workspace, e.Key // the columns are authoritative
+		e.Message = m
+	}
+	return &e, nil
+}
+
+func decodeMessage(body string, raw []byte) (*chatter.Message, error) {
+	m := new(chatter.Message)
+	if err := json.Unmarshal([]byte(body), m); err != nil {
+		return nil, err
+	}
+	if len(raw) > 0 {
+		m.Raw = json.RawMessage(append([]byte(nil), raw...))
+	}
+	return m, nil
+}
+
+// GetEntry returns the ledger entry of key in workspace with its message, or
+// an error wrapping chatter.ErrNotFound.
+func (s *Store) GetEntry(ctx context.Context, workspace string, key chatter.Key) (*chatter.LedgerEntry, error) {
+	if workspace == "" {
+		return nil, invalidf("get entry: empty workspace")
+	}
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	row := s.db.QueryRowContext(ctx, `SELECT `+entryCols+`, body, raw FROM chatter_messages WHERE `+keyWhere,
+		keyArgs(workspace, key)...)
+	e, err := scanEntry(row, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: entry %s: %w", key, chatter.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: entry %s: %w", key, err)
+	}
+	return e, nil
+}
+
+// ledgerWhere renders q's filters; withCursor adds q.Before.
+func ledgerWhere(q chatter.LedgerQuery, withCursor bool) (string, []any, error) {
+	if q.Workspace == "" {
+		return "", nil, invalidf("ledger query: empty workspace")
+	}
+	var b strings.Builder
+	args := []any{q.Workspace}
+	b.WriteString("workspace = ?")
+	add := func(cond string, v ...any) {
+		b.WriteString(" AND ")
+		b.WriteString(cond)
+		args = append(args, v...)
+	}
+	if !q.From.IsZero() {
+		add("received_at >= ?", nanos(q.From))
+	}
+	if !q.To.IsZero() {
+		add("received_at < ?", nanos(q.To))
+	}
+	if withCursor && !q.Before.IsZero() {
+		add("received_at < ?", nanos(q.Before))
+	}
+	if len(q.States) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(q.States)), ",")
+		vs := make([]any, len(q.States))
+		for i, st := range q.States {
+			vs[i] = string(st)
+		}
+		add("state IN ("+ph+")", vs...)
+	}
+	if q.Source != "" {
+		add("source = ?", string(q.Source))
+	}
+	if q.Account != "" {
+		add("account = ?", q.Account)
+	}
+	if q.ChatID != 0 {
+		add("chat_id = ?", q.ChatID)
+	}
+	if q.ErrorClass != "" {
+		add("error_class = ?", string(q.ErrorClass))
+	}
+	return b.String(), args, nil
+}
+
+// ListEntries returns entries matching q, newest first (by ReceivedAt, then
+// by insertion order), at most q.Limit (default 100, at most 1000).
+func (s *Store) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
+	where, args, err := ledgerWhere(q, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	cols := entryCols
+	if q.WithMessage {
+		cols += ", body, raw"
+	}
+	limit, err := limitOf(q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM chatter_messages WHERE `+where+
+		` ORDER BY received_at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list entries: %w", err)
+	}
+	defer rows.Close()
+	var out []*chatter.LedgerEntry
+	for rows.Next() {
+		e, err := scanEntry(rows, q.WithMessage)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list entries: %w", err)
+	}
+	return out, nil
+}
+
+// CountEntries counts entries matching q by state, ignoring q.Limit and
+// q.Before. States with no entries are absent from the map.
+func (s *Store) CountEntries(ctx context.Context, q chatter.LedgerQuery) (map[chatter.State]int, error) {
+	where, args, err := ledgerWhere(q, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT state, count(*) FROM chatter_messages WHERE `+where+` GROUP BY state`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: count entries: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[chatter.State]int)
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("sqlitestore: count entries: %w", err)
+		}
+		out[chatter.State(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: count entries: %w", err)
+	}
+	return out, nil
+}
