@@ -285,3 +285,19 @@ func FuzzParseRule(f *testing.F) {
 		}
 	})
 }
+
+// Patterns that overlap in the text (a phrase, a prefix, a fragment inside
+// a word, stems sharing letters) must all be found in one pass.
+func TestOverlappingPatternsInOneSet(t *testing.T) {
+	t.Parallel()
+	rules := []string{`"ремонт под ключ"`, "ремонт*", "*емон*", "!ремонт", "ключ", "*монт под*", "под ключ"}
+	set := MustCompile(Config{Rules: ParseRules(strings.Join(rules, "\n"))})
+	res := set.MatchText("Сделаем ремонт под ключ")
+	var got []string
+	for _, m := range res.Matches {
+		got = append(got, m.Rule)
+	}
+	if strings.Join(got, "|") != strings.Join(rules, "|") {
+		t.Fatalf("matched %q, want all of %q", got, rules)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/coregx/ahocorasick"
+
 	"github.com/chatterhq/sdk/chatter"
 )
 
@@ -105,6 +107,7 @@ type scratch struct {
 	clean   []byte
 	words   []byte
 	stems   map[int]string // token start → stem, for this message
+	acm     []ahocorasick.Match
 }
 
 func (m *matcher) match(text string, o NormalizeOptions) *Result {
@@ -123,7 +126,7 @@ func (m *matcher) match(text string, o NormalizeOptions) *Result {
 	sc.touched = sc.touched[:0]
 	clear(sc.stems)
 	var clean, words []byte
-	clean, words = normalizeBytes(text, o, sc.clean, sc.words)
+	clean, words = normalizeBytes(text, o, sc.clean, sc.words, len(m.regexps) > 0)
 	sc.clean, sc.words = clean, words
 
 	mark := func(id int32, start, end int) {
@@ -155,12 +158,12 @@ func (m *matcher) match(text string, o NormalizeOptions) *Result {
 
 	// Phrases, prefixes, substrings and stem candidates: one Aho-Corasick pass.
 	if m.ac != nil && len(words) > 0 {
-		it := m.ac.IterOverlappingByte(words)
-		for mt := it.Next(); mt != nil; mt = it.Next() {
-			s, e := mt.Start(), mt.End()
+		sc.acm = m.ac.FindAllOverlapping(words)
+		for _, mt := range sc.acm {
+			s, e := mt.Start, mt.End
 			left := s == 0 || words[s-1] == ' '
 			right := e == len(words) || words[e] == ' '
-			for _, ref := range m.pats[mt.Pattern()] {
+			for _, ref := range m.pats[mt.PatternID] {
 				switch ref.role {
 				case rolePhrase:
 					if left && right {

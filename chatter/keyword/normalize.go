@@ -60,18 +60,6 @@ func isCyrillic(r rune) bool {
 	return r >= 0x500 && unicode.Is(unicode.Cyrillic, r)
 }
 
-// needsNFKC reports whether s has a rune outside ASCII and the basic
-// Cyrillic block, the only text for which NFKC can be skipped outright.
-func needsNFKC(s string) bool {
-	for i := 0; i < len(s); i++ {
-		// ASCII, UTF-8 continuation bytes, and lead bytes of U+0400..U+04FF.
-		if b := s[i]; b >= 0xc0 && (b < 0xd0 || b > 0xd3) {
-			return true
-		}
-	}
-	return false
-}
-
 // isBasicCyrillic reports whether r is А..я, Ё or ё.
 func isBasicCyrillic(r rune) bool { return r >= 0x410 && r <= 0x44f || r == 0x401 || r == 0x451 }
 
@@ -108,15 +96,15 @@ var lookalikes = map[rune]rune{
 // normalize produces the clean form and the words form in one pass, reusing
 // the given buffers when they are large enough.
 func normalize(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte) (clean, words string) {
-	c, w := normalizeBytes(s, o, cleanBuf, wordsBuf)
+	c, w := normalizeBytes(s, o, cleanBuf, wordsBuf, true)
 	return string(c), string(w)
 }
 
-// normalizeBytes is normalize writing into (and returning) the given buffers.
-func normalizeBytes(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte) (clean, words []byte) {
-	if needsNFKC(s) && !norm.NFKC.IsNormalString(s) {
-		s = norm.NFKC.String(s)
-	}
+// normalizeBytes is normalize writing into (and returning) the given buffers;
+// the clean form is skipped (returned empty) unless withClean.
+func normalizeBytes(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte, withClean bool) (clean, words []byte) {
+	checked := false // s is known to be in NFKC (or to need no check)
+restart:
 	c := cleanBuf[:0]
 	w := wordsBuf[:0]
 	space := true     // last byte written to c was a space (or nothing yet)
@@ -140,8 +128,10 @@ func normalizeBytes(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte) (cl
 			case r < 0x430:
 				r += 0x20
 			}
-			c = append(c, byte(0xc0|r>>6), byte(0x80|r&0x3f))
-			space = false
+			if withClean {
+				c = append(c, byte(0xc0|r>>6), byte(0x80|r&0x3f))
+				space = false
+			}
 			if wordSpace {
 				if len(w) > 0 {
 					w = append(w, ' ')
@@ -154,6 +144,15 @@ func normalizeBytes(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte) (cl
 			w = append(w, byte(0xc0|r>>6), byte(0x80|r&0x3f))
 			continue
 		} else {
+			if !checked && s[i] >= 0xc0 && (s[i] < 0xd0 || s[i] > 0xd3) {
+				// The first rune outside ASCII and basic Cyrillic: only now
+				// is the NFKC check worth its cost.
+				checked = true
+				if !norm.NFKC.IsNormalString(s) {
+					s = norm.NFKC.String(s)
+					goto restart
+				}
+			}
 			var size int
 			r, size = utf8.DecodeRuneInString(s[i:])
 			i += size
@@ -165,7 +164,9 @@ func normalizeBytes(s string, o NormalizeOptions, cleanBuf, wordsBuf []byte) (cl
 		if r == 'ё' {
 			r = 'е'
 		}
-		if isSpace(r) {
+		if !withClean {
+			// only the words form is wanted
+		} else if isSpace(r) {
 			if !space {
 				c = append(c, ' ')
 				space = true

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+	"github.com/coregx/ahocorasick"
 
 	"github.com/kljensen/snowball/english"
 	"github.com/kljensen/snowball/russian"
@@ -211,7 +211,7 @@ type matcher struct {
 	rules   []crule
 	atoms   []catom
 	exact   map[string][]int32
-	ac      *ahocorasick.AhoCorasick
+	ac      *ahocorasick.Automaton
 	pats    [][]patRef
 	regexps []int32
 	scratch sync.Pool
@@ -289,9 +289,13 @@ func build(rules []namedRule) *matcher {
 		m.rules = append(m.rules, cr)
 	}
 	if len(patterns) > 0 {
-		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
-		ac := b.Build(patterns)
-		m.ac = &ac
+		ac, err := ahocorasick.NewBuilder().AddStrings(patterns).Build()
+		if err != nil {
+			// The builder fails only on empty input or resource limits; the
+			// parser never produces empty patterns.
+			panic("keyword: build automaton: " + err.Error())
+		}
+		m.ac = ac
 	}
 	n := len(m.atoms)
 	m.scratch.New = func() any {
