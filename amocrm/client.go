@@ -181,7 +181,8 @@ func WithOAuth(cfg OAuthConfig, store TokenStore) Option {
 
 // WithLimiter sets the request pacing. Share one Limiter between the
 // clients of one account (and, through a store-backed implementation,
-// between processes). Defaults to NewLimiter(DefaultRate, 1) per client.
+// between processes). Defaults to NewIntervalLimiter(DefaultInterval) per
+// client (see DefaultInterval for why not a 7/s token bucket).
 func WithLimiter(l Limiter) Option {
 	return func(o *options) error {
 		if l == nil {
@@ -319,7 +320,7 @@ func NewClient(subdomain string, opts ...Option) (*Client, error) {
 		c.base.Store(u)
 	}
 	if c.limiter == nil {
-		c.limiter = NewLimiter(DefaultRate, 1)
+		c.limiter = NewIntervalLimiter(DefaultInterval)
 	}
 	if c.sleep == nil {
 		c.sleep = sleepCtx

@@ -259,7 +259,7 @@ func TestCustomFieldValuesWrite(t *testing.T) {
 		`{"field_id":5,"values":[{"value":1700000000}]},` +
 		`{"field_id":6,"values":[{"value":12.5}]},` +
 		`{"field_id":7,"values":null},` +
-		`{"field_id":8,"values":[{"subtype":"city","value":"Москва"}]},` +
+		`{"field_id":8,"values":[{"enum_code":"city","value":"Москва"}]},` +
 		`{"field_id":9,"values":[{"value":{"entity_id":1,"entity_type":"contacts"}}]}]}`
 	if string(got) != want {
 		t.Errorf("marshal:\n got %s\nwant %s", got, want)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // FieldType is the type of an amoCRM custom field ("text", "select", ...).
@@ -322,7 +323,42 @@ type CustomFieldValues struct {
 // UnmarshalJSON decodes leniently: field_id may be a string, an unknown
 // field_type keeps its values in Raw, and a malformed values list is kept in
 // Raw instead of failing the whole entity.
+//
+// The common case (well-formed values) is decoded in one pass; anything the
+// fast pass rejects is decoded again by the tolerant path.
 func (cv *CustomFieldValues) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		FieldID   flexInt      `json:"field_id"`
+		FieldCode flexString   `json:"field_code"`
+		FieldName flexString   `json:"field_name"`
+		FieldType flexString   `json:"field_type"`
+		Values    []FieldValue `json:"values"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return cv.unmarshalTolerant(b)
+	}
+	*cv = CustomFieldValues{
+		FieldID:   int(aux.FieldID),
+		FieldCode: string(aux.FieldCode),
+		FieldName: string(aux.FieldName),
+		FieldType: FieldType(aux.FieldType),
+		Values:    aux.Values,
+	}
+	if aux.Values != nil && cv.FieldType != "" && !cv.FieldType.Known() {
+		var raw struct {
+			Values json.RawMessage `json:"values"`
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return err
+		}
+		cv.Raw = append(json.RawMessage(nil), bytes.TrimSpace(raw.Values)...)
+	}
+	return nil
+}
+
+// unmarshalTolerant is the slow path of UnmarshalJSON: values that do not
+// decode are kept in Raw.
+func (cv *CustomFieldValues) unmarshalTolerant(b []byte) error {
 	var aux struct {
 		FieldID   flexInt         `json:"field_id"`
 		FieldCode json.RawMessage `json:"field_code"`
@@ -351,6 +387,14 @@ func (cv *CustomFieldValues) UnmarshalJSON(b []byte) error {
 	if cv.FieldType != "" && !cv.FieldType.Known() {
 		cv.Raw = append(json.RawMessage(nil), vals...)
 	}
+	return nil
+}
+
+// flexString decodes any JSON scalar as text (see rawScalarString).
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	*s = flexString(rawScalarString(b))
 	return nil
 }
 
@@ -427,8 +471,8 @@ type FieldValue struct {
 	Value    any    `json:"value,omitempty"`
 	EnumID   int    `json:"enum_id,omitempty"`
 	EnumCode string `json:"enum_code,omitempty"`
-	// Subtype is the part of a smart_address/streetaddress value
-	// (address_line_1, city, zip, ...).
+	// Subtype is kept when a value item carries a "subtype" key (seen in
+	// some payloads); smart_address parts use EnumCode (see AddressValue).
 	Subtype string `json:"subtype,omitempty"`
 	// Extra keeps any other keys of the value item (raw), e.g. for field types
 	// this package does not know yet. It is sent back when writing.
@@ -446,8 +490,62 @@ func (v *FieldValue) UnmarshalJSON(b []byte) error {
 	if b[0] != '{' {
 		// A bare scalar in "values" (seen in webhooks and old payloads).
 		*v = FieldValue{}
-		return decodeAny(b, &v.Value)
+		val, err := decodeValue(b)
+		v.Value = val
+		return err
 	}
+	if !fieldValueKeysOnly(b) {
+		return v.unmarshalMap(b)
+	}
+	// Fast path: only the known keys, decoded without a map.
+	var aux struct {
+		Value    json.RawMessage `json:"value"`
+		EnumID   json.RawMessage `json:"enum_id"`
+		Enum     json.RawMessage `json:"enum"`
+		EnumCode json.RawMessage `json:"enum_code"`
+		Subtype  json.RawMessage `json:"subtype"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*v = FieldValue{}
+	return v.setKnown(aux.Value, aux.Enum, aux.EnumID, aux.EnumCode, aux.Subtype)
+}
+
+// setKnown applies the known keys (nil when absent); "enum_id" wins over the
+// legacy "enum".
+func (v *FieldValue) setKnown(value, enum, enumID, enumCode, subtype json.RawMessage) error {
+	if value != nil {
+		val, err := decodeValue(value)
+		if err != nil {
+			return err
+		}
+		v.Value = val
+	}
+	for _, raw := range []json.RawMessage{enum, enumID} {
+		if raw == nil {
+			continue
+		}
+		n, err := parseFlexInt(raw)
+		if err != nil {
+			// An enum given by name in "enum" (legacy) is kept as text.
+			v.EnumCode = rawScalarString(raw)
+			continue
+		}
+		v.EnumID = n
+	}
+	if enumCode != nil {
+		v.EnumCode = rawScalarString(enumCode)
+	}
+	if subtype != nil {
+		v.Subtype = rawScalarString(subtype)
+	}
+	return nil
+}
+
+// unmarshalMap is the general path of UnmarshalJSON, for items with keys
+// other than the known ones (kept in Extra).
+func (v *FieldValue) unmarshalMap(b []byte) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
@@ -455,22 +553,7 @@ func (v *FieldValue) UnmarshalJSON(b []byte) error {
 	*v = FieldValue{}
 	for k, raw := range m {
 		switch k {
-		case "value":
-			if err := decodeAny(raw, &v.Value); err != nil {
-				return err
-			}
-		case "enum_id", "enum":
-			n, err := parseFlexInt(raw)
-			if err != nil {
-				// An enum given by name in "enum" (legacy) is kept as text.
-				v.EnumCode = rawScalarString(raw)
-				continue
-			}
-			v.EnumID = n
-		case "enum_code":
-			v.EnumCode = rawScalarString(raw)
-		case "subtype":
-			v.Subtype = rawScalarString(raw)
+		case "value", "enum_id", "enum", "enum_code", "subtype":
 		default:
 			if v.Extra == nil {
 				v.Extra = make(map[string]json.RawMessage, 1)
@@ -478,7 +561,53 @@ func (v *FieldValue) UnmarshalJSON(b []byte) error {
 			v.Extra[k] = append(json.RawMessage(nil), raw...)
 		}
 	}
-	return nil
+	return v.setKnown(m["value"], m["enum"], m["enum_id"], m["enum_code"], m["subtype"])
+}
+
+// fieldValueKeysOnly reports whether the JSON object b (already validated)
+// has no top-level keys other than FieldValue's known ones, spelled exactly
+// (encoding/json matches struct fields case-insensitively; such keys belong
+// in Extra).
+func fieldValueKeysOnly(b []byte) bool {
+	depth := 0
+	expectKey := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{', '[':
+			depth++
+			expectKey = c == '{' && depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			j := i + 1
+			escaped := false
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					escaped = true
+					j++
+				}
+				j++
+			}
+			if j >= len(b) {
+				return false
+			}
+			if depth == 1 && expectKey {
+				if escaped {
+					return false
+				}
+				switch string(b[i+1 : j]) {
+				case "value", "enum_id", "enum", "enum_code", "subtype":
+				default:
+					return false
+				}
+				expectKey = false
+			}
+			i = j
+		}
+	}
+	return true
 }
 
 // MarshalJSON writes only the keys that are set; a non-nil Value is always
@@ -501,6 +630,36 @@ func (v FieldValue) MarshalJSON() ([]byte, error) {
 		m["subtype"] = v.Subtype
 	}
 	return json.Marshal(m)
+}
+
+// decodeValue decodes a JSON value like decodeAny, without a json.Decoder
+// for the common scalars: strings without escapes, numbers (as
+// json.Number), booleans and null.
+func decodeValue(raw []byte) (any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil, errors.New("amocrm: empty JSON value")
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 &&
+			bytes.IndexByte(raw[1:len(raw)-1], '"') < 0 && utf8.Valid(raw) {
+			return string(raw[1 : len(raw)-1]), nil
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		if json.Valid(raw) {
+			return json.Number(raw), nil
+		}
+	case string(raw) == "true":
+		return true, nil
+	case string(raw) == "false":
+		return false, nil
+	case string(raw) == "null":
+		return nil, nil
+	}
+	var out any
+	err := decodeAny(raw, &out)
+	return out, err
 }
 
 func decodeAny(raw []byte, dst *any) error {
@@ -663,10 +822,12 @@ func MultitextValue(value, enumCode string) FieldValue {
 // timestamp, as API v4 documents).
 func DateValue(t time.Time) FieldValue { return FieldValue{Value: t.Unix()} }
 
-// AddressValue is one part of a smart_address value; subtype is one of
-// address_line_1, address_line_2, city, state, zip, country.
-func AddressValue(subtype, value string) FieldValue {
-	return FieldValue{Value: value, Subtype: subtype}
+// AddressValue is one part of a smart_address value; part is its enum code,
+// one of address_line_1, address_line_2, city, state, zip, country (amoCRM
+// models smart_address values as {value, enum_id, enum_code}, like the
+// official SDK's SmartAddressCustomFieldValueModel).
+func AddressValue(part, value string) FieldValue {
+	return FieldValue{Value: value, EnumCode: part}
 }
 
 // ObjectValue is a value for composite fields (legal_entity, linked_entity,

@@ -37,8 +37,10 @@
 //
 // # Limits and failures
 //
-// Requests are paced by a Limiter (default 7 per second per client; share one
-// with WithLimiter across clients of an account). A 429 is retried with
+// Requests are paced by a Limiter (default: one request every DefaultInterval,
+// 1/7 s plus a 5 ms guard, per client, so a server counting 7 per sliding
+// second never answers 429; share one with WithLimiter across clients of an
+// account). A 429 is retried with
 // exponential backoff and jitter (waiting on the context, never time.Sleep);
 // repeated 429s or a 403 HTML block open a circuit: *BlockedError is returned
 // without touching the network until the cool-down ends. 5xx answers and
@@ -69,6 +71,12 @@
 //
 // ParseWebhook decodes incoming account webhooks (form-encoded,
 // leads[add][0][id] keys, legacy field names) into typed WebhookEvents.
+//
+// # Testing
+//
+// Package amocrmtest is an in-process fake amoCRM (API v4 and OAuth, rate
+// limit, blocks, faults, a ManualClock). Point a client at it with
+// WithBaseURL(srv.URL); integration_test.go runs every service against it.
 //
 // # Concurrency
 //

@@ -12,6 +12,22 @@ import (
 // DefaultRate is amoCRM's documented limit: 7 requests per second per account.
 const DefaultRate = 7
 
+// DefaultInterval is the default limiter's minimum gap between the starts of
+// two requests of one client: 1/7 s plus a 5 ms guard, so at most ≈6.76
+// requests per second (96.6% of DefaultRate).
+//
+// Why not a token bucket at 7/s: amoCRM (and amocrmtest) count requests over a
+// sliding one-second window by ARRIVAL time. A token bucket schedules sends
+// at exact multiples of 1/7 s, and a send that starts late (a busy scheduler,
+// a slow previous request) lets the next one catch up, so the server can see
+// 8 arrivals within one second and answer 429 — measured: a few 429s in every
+// 4-second run at 7/s burst 1. The interval limiter measures each gap from the
+// previous request's actual start, so lateness is never caught up, and the
+// guard absorbs up to 7 × 5 ms = 35 ms of arrival jitter within a window. It
+// also never bursts, which keeps a leaky-bucket gateway (nginx limit_req)
+// happy. See BENCHMARKS.d/amocrm.md for the measurements.
+const DefaultInterval = time.Second/DefaultRate + 5*time.Millisecond
+
 // Limiter paces the requests of one amoCRM account.
 //
 // Wait blocks until a request may be sent or ctx ends (returning ctx's
@@ -33,6 +49,64 @@ func NewLimiter(rps float64, burst int) Limiter {
 		burst = 1
 	}
 	return &rateLimiter{lim: rate.NewLimiter(rate.Limit(rps), burst), now: time.Now}
+}
+
+// NewIntervalLimiter returns a Limiter that starts requests at least interval
+// apart, measured from when the previous request actually started: a request
+// that starts late never lets the next one catch up (unlike a token bucket),
+// and there are no bursts. It honours Throttled like NewLimiter. NewClient
+// uses NewIntervalLimiter(DefaultInterval) by default; interval must be
+// positive (a smaller value is treated as DefaultInterval).
+func NewIntervalLimiter(interval time.Duration) Limiter {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	return &intervalLimiter{interval: interval, now: time.Now}
+}
+
+type intervalLimiter struct {
+	interval time.Duration
+	now      func() time.Time
+
+	mu          sync.Mutex
+	last        time.Time // start of the previous request
+	pausedUntil time.Time
+}
+
+func (l *intervalLimiter) Wait(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.mu.Lock()
+		now := l.now()
+		at := l.pausedUntil
+		if !l.last.IsZero() {
+			if next := l.last.Add(l.interval); next.After(at) {
+				at = next
+			}
+		}
+		if !now.Before(at) {
+			l.last = now
+			l.mu.Unlock()
+			return nil
+		}
+		l.mu.Unlock()
+		// Several waiters may wake together; one takes the slot, the others
+		// wait for the next one.
+		if err := sleepCtx(ctx, at.Sub(now)); err != nil {
+			return err
+		}
+	}
+}
+
+func (l *intervalLimiter) Throttled(d time.Duration) {
+	until := l.now().Add(d)
+	l.mu.Lock()
+	if until.After(l.pausedUntil) {
+		l.pausedUntil = until
+	}
+	l.mu.Unlock()
 }
 
 // Unlimited returns a Limiter that never waits (for tests and for callers

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Timestamp is a Unix time in seconds, the way amoCRM represents dates
@@ -156,6 +157,12 @@ func (r *RequestIDs) UnmarshalJSON(b []byte) error {
 func rawScalarString(b []byte) string {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
+		// Fast path: no escapes, valid UTF-8 — the text between the quotes.
+		if len(b) >= 2 && b[len(b)-1] == '"' {
+			if in := b[1 : len(b)-1]; bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0 && utf8.Valid(in) {
+				return string(in)
+			}
+		}
 		var s string
 		if json.Unmarshal(b, &s) == nil {
 			return s

@@ -96,6 +96,7 @@ func (s *Server) routes() *router {
 		m.handle("GET "+p+"/custom_fields/{id}", s.api(s.getField(kind)))
 		m.handle("GET "+p+"/notes", s.api(s.listNotes(kind, false)))
 		m.handle("POST "+p+"/notes", s.api(s.createNotes(kind, false)))
+		m.handle("GET "+p+"/notes/{note_id}", s.api(s.getNoteByID(kind)))
 		m.handle("GET "+p+"/tags", s.api(s.listTags(kind)))
 		m.handle("POST "+p+"/tags", s.api(s.createTags(kind)))
 		m.handle("POST "+p+"/link", s.api(s.link(kind, false, false)))
@@ -140,11 +141,13 @@ func (s *Server) getAccount(c *call) {
 	if with["version"] {
 		o["version"] = 8
 	}
+	// amojo_rights, datetime_settings, users_groups and task_types come in
+	// _embedded (the official SDK's AccountModel::fromArray reads them there).
 	if with["amojo_rights"] {
-		o["amojo_rights"] = obj{"can_direct": true, "can_create_groups": true}
+		emb["amojo_rights"] = obj{"can_direct": true, "can_create_groups": true}
 	}
 	if with["datetime_settings"] {
-		o["datetime_settings"] = obj{"date_pattern": "d.m.Y H:i", "short_date_pattern": "d.m.Y",
+		emb["datetime_settings"] = obj{"date_pattern": "d.m.Y H:i", "short_date_pattern": "d.m.Y",
 			"short_time_pattern": "H:i", "date_format": "d.m.Y", "time_format": "H:i:s",
 			"timezone": "Europe/Moscow", "timezone_offset": "+03:00"}
 	}
@@ -428,6 +431,24 @@ func (s *Server) getNote(kind string) func(c *call) {
 		nid, _ := pathID(c.r, "note_id")
 		for _, n := range s.st.notes {
 			if n.EntityType == kind && n.EntityID == id && n.ID == nid {
+				writeHAL(c.w, http.StatusOK, c.renderNote(n))
+				return
+			}
+		}
+		writeNoContent(c.w)
+	}
+}
+
+// getNoteByID serves GET /api/v4/{kind}/notes/{id} (the official SDK's
+// Notes::getOne path).
+func (s *Server) getNoteByID(kind string) func(c *call) {
+	return func(c *call) {
+		if !c.allowed(kind, "view") {
+			return
+		}
+		nid, _ := pathID(c.r, "note_id")
+		for _, n := range s.st.notes {
+			if n.EntityType == kind && n.ID == nid {
 				writeHAL(c.w, http.StatusOK, c.renderNote(n))
 				return
 			}
