@@ -1,0 +1,174 @@
+package amocrmsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/chatterhq/sdk/amocrm"
+	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/fieldmap"
+)
+
+// resolveContact finds the person's contact: first the store's link (by
+// Telegram id, then username, then phone), then amoCRM (the same order,
+// verifying each hit field by field). A contact found by a weak key
+// (username, phone) whose Telegram id differs from the sender's is never
+// used: conflict reports that one exists, so the new contact is created
+// without amoCRM's duplicate control. A nil link means "create a contact".
+func (j *job) resolveContact(ctx context.Context) (link *chatter.ContactLink, conflict bool, err error) {
+	p := j.person
+	if !p.known() {
+		return nil, false, nil
+	}
+	l, err := j.s.cfg.Contacts.FindContact(ctx, j.m.Workspace, chatter.ContactQuery{TelegramID: p.tgID, Username: p.username, Phone: p.phone})
+	switch {
+	case errors.Is(err, chatter.ErrNotFound):
+	case err != nil:
+		return nil, false, chatter.WithClass(fmt.Errorf("amocrmsink: find contact link: %w", err), chatter.ClassInternal)
+	case l.TelegramID != 0 && p.tgID != 0 && l.TelegramID != p.tgID:
+		// Same username or phone, another Telegram account: not this person.
+		conflict = true
+	default:
+		if l.TelegramID == 0 && p.tgID != 0 {
+			// Found by a weak key; the sender's Telegram id now joins it.
+			j.saveLink(ctx, &chatter.ContactLink{ContactID: l.ContactID, LeadID: l.LeadID, LeadAt: l.LeadAt})
+		}
+		return l, false, nil
+	}
+	c, weakConflict, err := j.searchCRM(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	conflict = conflict || weakConflict
+	if c == nil {
+		return nil, conflict, nil
+	}
+	link = &chatter.ContactLink{ContactID: int64(c.ID)}
+	if lead, err := j.openLeadOf(ctx, c); err != nil {
+		return nil, false, err
+	} else if lead != nil {
+		link.LeadID, link.LeadAt = int64(lead.ID), lead.UpdatedAt.Time()
+	}
+	j.completeContact(ctx, c)
+	j.saveLink(ctx, link)
+	return link, conflict, nil
+}
+
+// searchCRM looks the person up in amoCRM: by the Telegram id field, then the
+// username field, then the phone. Each query= hit is verified (query matches
+// any field, as a substring).
+func (j *job) searchCRM(ctx context.Context) (*amocrm.Contact, bool, error) {
+	p, cfg := j.person, j.s.cfg
+	tgText := strconv.FormatInt(p.tgID, 10)
+	conflict := false
+	// tgOK reports whether c's Telegram id field is empty or the sender's.
+	tgOK := func(c *amocrm.Contact) bool {
+		if cfg.ContactTelegramIDField <= 0 || p.tgID == 0 {
+			return true
+		}
+		got := fieldText(c, cfg.ContactTelegramIDField)
+		return got == "" || got == tgText
+	}
+	type step struct {
+		query string
+		match func(*amocrm.Contact) bool
+	}
+	var steps []step
+	if cfg.ContactTelegramIDField > 0 && p.tgID != 0 {
+		steps = append(steps, step{tgText, func(c *amocrm.Contact) bool {
+			return fieldText(c, cfg.ContactTelegramIDField) == tgText
+		}})
+	}
+	if cfg.ContactUsernameField > 0 && p.username != "" {
+		steps = append(steps, step{p.username, func(c *amocrm.Contact) bool {
+			return normalizeUsername(fieldText(c, cfg.ContactUsernameField)) == p.username
+		}})
+	}
+	if p.phone != "" {
+		steps = append(steps, step{strings.TrimPrefix(p.phone, "+"), func(c *amocrm.Contact) bool {
+			return slices.ContainsFunc(c.Phones(), func(s string) bool {
+				n, ok := fieldmap.NormalizePhone(s)
+				return ok && n == p.phone
+			})
+		}})
+	}
+	for i, st := range steps {
+		opts := &amocrm.ContactListOptions{Query: st.query, With: []string{amocrm.ContactWithLeads}}
+		opts.Limit = amocrm.MaxLimit
+		cs, _, err := cfg.Client.Contacts.List(ctx, opts)
+		if err != nil {
+			return nil, false, fmt.Errorf("amocrmsink: search contact: %w", err)
+		}
+		for _, c := range cs {
+			if c.IsDeleted || !st.match(c) {
+				continue
+			}
+			if i > 0 && !tgOK(c) { // a weak key of someone else
+				conflict = true
+				continue
+			}
+			return c, conflict, nil
+		}
+	}
+	return nil, conflict, nil
+}
+
+// openLeadOf returns the contact's most recently updated open lead (not won,
+// not lost), or nil.
+func (j *job) openLeadOf(ctx context.Context, c *amocrm.Contact) (*amocrm.Lead, error) {
+	if c.Embedded == nil || len(c.Embedded.Leads) == 0 {
+		return nil, nil
+	}
+	ids := make([]int, 0, len(c.Embedded.Leads))
+	for _, l := range c.Embedded.Leads {
+		ids = append(ids, l.ID)
+	}
+	opts := &amocrm.LeadListOptions{Filter: &amocrm.LeadFilter{EntityFilter: amocrm.EntityFilter{IDs: ids}}}
+	opts.Limit = amocrm.MaxLimit
+	var best *amocrm.Lead
+	for l, err := range j.s.cfg.Client.Leads.ListIter(ctx, opts) {
+		if err != nil {
+			return nil, fmt.Errorf("amocrmsink: read the contact's leads: %w", err)
+		}
+		if !leadOpen(l) || j.m.Time.Sub(l.UpdatedAt.Time()) >= j.s.cfg.ThreadWindow {
+			continue
+		}
+		if best == nil || l.UpdatedAt > best.UpdatedAt {
+			best = l
+		}
+	}
+	return best, nil
+}
+
+// completeContact writes the sender's Telegram id and username into a
+// contact found by a weaker key, so the next search finds it by the strong
+// one. It is best effort: a failure is logged.
+func (j *job) completeContact(ctx context.Context, c *amocrm.Contact) {
+	cfg, p := j.s.cfg, j.person
+	upd := &amocrm.Contact{ID: c.ID}
+	if cfg.ContactTelegramIDField > 0 && p.tgID != 0 && fieldText(c, cfg.ContactTelegramIDField) == "" {
+		upd.CustomFieldsValues = append(upd.CustomFieldsValues, amocrm.SetField(cfg.ContactTelegramIDField, amocrm.TextValue(strconv.FormatInt(p.tgID, 10))))
+	}
+	if cfg.ContactUsernameField > 0 && p.username != "" && fieldText(c, cfg.ContactUsernameField) == "" {
+		upd.CustomFieldsValues = append(upd.CustomFieldsValues, amocrm.SetField(cfg.ContactUsernameField, amocrm.TextValue(p.username)))
+	}
+	if len(upd.CustomFieldsValues) == 0 {
+		return
+	}
+	if _, _, err := cfg.Client.Contacts.UpdateOne(ctx, upd); err != nil {
+		j.s.log.LogAttrs(ctx, slog.LevelWarn, "contact not completed with the Telegram id",
+			slog.Int("contact_id", c.ID), slog.Any("err", err))
+	}
+}
+
+func fieldText(c *amocrm.Contact, id int) string {
+	if cv := c.CustomFieldsValues.ByID(id); cv != nil {
+		return strings.TrimSpace(cv.First().Text())
+	}
+	return ""
+}

@@ -1,0 +1,328 @@
+package amocrmsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/chatterhq/sdk/amocrm"
+	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/fieldmap"
+)
+
+// job is one delivery attempt of one message.
+type job struct {
+	s            *Sink
+	m            *chatter.Message
+	mapped       *fieldmap.Result
+	person       person
+	maybeApplied bool   // an earlier attempt may have written to amoCRM
+	marker       string // the message key
+}
+
+// run delivers the message; it runs under the person's lease.
+func (j *job) run(ctx context.Context) (*chatter.DeliveryResult, error) {
+	if j.maybeApplied {
+		res, found, err := j.adoptLead(ctx)
+		if err != nil || found {
+			return res, err
+		}
+	}
+	link, conflict, err := j.resolveContact(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if link != nil && link.LeadID != 0 && j.withinWindow(link) {
+		res, threaded, err := j.thread(ctx, link)
+		if err != nil || threaded {
+			return res, err
+		}
+	}
+	return j.createLead(ctx, link, conflict)
+}
+
+func (j *job) withinWindow(l *chatter.ContactLink) bool {
+	return l.LeadAt.IsZero() || j.m.Time.Sub(l.LeadAt) < j.s.cfg.ThreadWindow
+}
+
+// adoptLead looks for a lead an earlier attempt created for this message
+// (MarkerField = key). When found it makes sure the note exists too.
+func (j *job) adoptLead(ctx context.Context) (*chatter.DeliveryResult, bool, error) {
+	lead, err := j.findLeadByMarker(ctx)
+	if err != nil || lead == nil {
+		return nil, false, err
+	}
+	res := &chatter.DeliveryResult{LeadID: int64(lead.ID), Adopted: true}
+	if lead.Embedded != nil {
+		for _, c := range lead.Embedded.Contacts {
+			if res.ContactID == 0 || c.IsMain {
+				res.ContactID = int64(c.ID)
+			}
+		}
+		if len(lead.Embedded.Companies) > 0 {
+			res.CompanyID = int64(lead.Embedded.Companies[0].ID)
+		}
+	}
+	noteID, err := j.ensureNote(ctx, lead.ID, true)
+	if err != nil {
+		return nil, true, err
+	}
+	res.NoteID = noteID
+	if res.ContactID != 0 {
+		j.saveLink(ctx, &chatter.ContactLink{ContactID: res.ContactID, LeadID: res.LeadID, LeadAt: j.m.Time})
+	}
+	j.s.log.LogAttrs(ctx, slog.LevelInfo, "amocrm lead of an earlier attempt adopted",
+		slog.String(chatter.AttrMessageKey, j.marker), slog.Int64("lead_id", res.LeadID))
+	return res, true, nil
+}
+
+func (j *job) findLeadByMarker(ctx context.Context) (*amocrm.Lead, error) {
+	opts := &amocrm.LeadListOptions{Query: j.marker, With: []string{amocrm.LeadWithContacts}}
+	opts.Limit = amocrm.MaxLimit
+	for lead, err := range j.s.cfg.Client.Leads.ListIter(ctx, opts) {
+		if err != nil {
+			return nil, fmt.Errorf("amocrmsink: find lead by marker: %w", err)
+		}
+		if cv := lead.CustomFieldsValues.ByID(j.s.cfg.MarkerField); cv != nil && cv.First().Text() == j.marker {
+			return lead, nil
+		}
+	}
+	return nil, nil
+}
+
+// ensureNote adds the message's note to lead unless check finds it there
+// already (written by an earlier attempt). It returns the note id.
+func (j *job) ensureNote(ctx context.Context, leadID int, check bool) (int64, error) {
+	if check {
+		opts := &amocrm.NoteListOptions{EntityIDs: []int{leadID}}
+		opts.Limit = amocrm.MaxLimit
+		for n, err := range j.s.cfg.Client.Notes.ListIter(ctx, amocrm.EntityLeads, opts) {
+			if err != nil {
+				return 0, fmt.Errorf("amocrmsink: look for the note of an earlier attempt: %w", err)
+			}
+			if n.EntityID == leadID && HasNoteMarker(n.Params.Text, j.marker) {
+				return int64(n.ID), nil
+			}
+		}
+	}
+	note := j.note(leadID)
+	out, _, err := j.s.cfg.Client.Notes.Create(ctx, amocrm.EntityLeads, []*amocrm.Note{note})
+	if err != nil {
+		return 0, fmt.Errorf("amocrmsink: add note to lead %d: %w", leadID, err)
+	}
+	if len(out) == 0 {
+		return 0, nil
+	}
+	return int64(out[0].ID), nil
+}
+
+// note builds the note of the message: the mapping's note, or the message
+// text with its sender, chat and link; always ending with the marker line.
+func (j *job) note(leadID int) *amocrm.Note {
+	n := &amocrm.Note{EntityID: leadID, NoteType: amocrm.NoteCommon}
+	var text string
+	if mn := j.mapped.Note; mn != nil {
+		n.NoteType = cmpNoteType(mn.NoteType)
+		n.Params = mn.Params
+		text = mn.Params.Text
+	}
+	if strings.TrimSpace(text) == "" {
+		text = DefaultNoteText(j.m)
+	}
+	n.Params.Text = strings.TrimRight(text, "\n") + "\n\n" + noteMarker(j.marker)
+	n.EntityID = leadID
+	return n
+}
+
+func cmpNoteType(t amocrm.NoteType) amocrm.NoteType {
+	if t == "" {
+		return amocrm.NoteCommon
+	}
+	return t
+}
+
+// DefaultNoteText is the note written when the mapping has none: the
+// message text, then who wrote it, in which chat, and the link.
+func DefaultNoteText(m *chatter.Message) string {
+	var b strings.Builder
+	b.WriteString(m.Text)
+	if len(m.Attachments) > 0 {
+		fmt.Fprintf(&b, "\n[вложений: %d]", len(m.Attachments))
+	}
+	b.WriteString("\n\nОт: ")
+	name := m.Sender.Name()
+	if name == "" {
+		name = "неизвестный отправитель"
+	}
+	b.WriteString(name)
+	var ids []string
+	if m.Sender.Username != "" && !strings.HasPrefix(name, "@") {
+		ids = append(ids, "@"+m.Sender.Username)
+	}
+	if m.Sender.ID != 0 {
+		ids = append(ids, "id "+strconv.FormatInt(m.Sender.ID, 10))
+	}
+	if m.Sender.Phone != "" {
+		ids = append(ids, m.Sender.Phone)
+	}
+	if len(ids) > 0 {
+		b.WriteString(" (" + strings.Join(ids, ", ") + ")")
+	}
+	chat := m.Chat.Title
+	if chat == "" && m.Chat.Username != "" {
+		chat = "@" + m.Chat.Username
+	}
+	if chat == "" {
+		chat = strconv.FormatInt(m.Key.ChatID, 10)
+	}
+	b.WriteString("\nЧат: " + chat)
+	if m.Link != "" {
+		b.WriteString("\nСсылка: " + m.Link)
+	}
+	b.WriteString("\nВремя: " + m.Time.UTC().Format("02.01.2006 15:04 UTC"))
+	return b.String()
+}
+
+// thread adds the message as a note to the person's open lead. It reports
+// threaded=false when the lead is closed (won or lost), deleted or gone.
+func (j *job) thread(ctx context.Context, link *chatter.ContactLink) (*chatter.DeliveryResult, bool, error) {
+	lead, _, err := j.s.cfg.Client.Leads.Get(ctx, int(link.LeadID), nil)
+	if err != nil {
+		if amocrm.IsNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("amocrmsink: read open lead %d: %w", link.LeadID, err)
+	}
+	if lead == nil || lead.ID == 0 || !leadOpen(lead) {
+		return nil, false, nil
+	}
+	noteID, err := j.ensureNote(ctx, lead.ID, j.maybeApplied)
+	if err != nil {
+		return nil, false, err
+	}
+	l := *link
+	if j.m.Time.After(l.LeadAt) {
+		l.LeadAt = j.m.Time
+	}
+	j.saveLink(ctx, &l)
+	return &chatter.DeliveryResult{LeadID: int64(lead.ID), ContactID: link.ContactID, NoteID: noteID, Threaded: true}, true, nil
+}
+
+func leadOpen(l *amocrm.Lead) bool {
+	return !l.IsDeleted && l.StatusID != amocrm.StatusWon && l.StatusID != amocrm.StatusLost
+}
+
+// createLead creates the lead with the person's contact (an existing one by
+// id, or a new one) in one /leads/complex request, then the note.
+func (j *job) createLead(ctx context.Context, link *chatter.ContactLink, conflict bool) (*chatter.DeliveryResult, error) {
+	item := j.mapped.Lead // a copy of the struct; pointers are re-made below
+	lead := *item.Lead
+	lead.CustomFieldsValues = append(withoutField(lead.CustomFieldsValues, j.s.cfg.MarkerField),
+		amocrm.SetField(j.s.cfg.MarkerField, amocrm.TextValue(j.marker)))
+	item.Lead = &lead
+	item.RequestID = "0"
+
+	var contactID int64
+	switch {
+	case link != nil:
+		contactID = link.ContactID
+	case j.person.known() && conflict:
+		// A contact with the same username or phone belongs to someone
+		// else (its Telegram id differs). /leads/complex would merge by
+		// phone under duplicate control, so the contact is created alone.
+		c, _, err := j.s.cfg.Client.Contacts.Create(ctx, []*amocrm.Contact{j.newContact()})
+		if err != nil {
+			return nil, fmt.Errorf("amocrmsink: create contact: %w", err)
+		}
+		if len(c) == 0 || c[0].ID == 0 {
+			return nil, fmt.Errorf("amocrmsink: create contact: amoCRM returned no id")
+		}
+		contactID = int64(c[0].ID)
+		j.saveLink(ctx, &chatter.ContactLink{ContactID: contactID})
+	}
+	switch {
+	case contactID != 0:
+		item.Contact = &amocrm.Contact{ID: int(contactID)}
+	case j.person.known() || item.Contact != nil:
+		item.Contact = j.newContact()
+	}
+	results, _, err := j.s.cfg.Client.Leads.CreateComplex(ctx, []*amocrm.ComplexLead{&item})
+	if err != nil {
+		return nil, fmt.Errorf("amocrmsink: create lead: %w", err)
+	}
+	if len(results) == 0 || results[0].ID == 0 {
+		return nil, fmt.Errorf("amocrmsink: create lead: amoCRM returned no lead")
+	}
+	r := results[0]
+	res := &chatter.DeliveryResult{LeadID: int64(r.ID), ContactID: int64(r.ContactID), CompanyID: int64(r.CompanyID)}
+	if r.Merged {
+		res.Extra = map[string]string{"merged": "true"}
+	}
+	if res.ContactID != 0 {
+		j.saveLink(ctx, &chatter.ContactLink{ContactID: res.ContactID, LeadID: res.LeadID, LeadAt: j.m.Time})
+	}
+	noteID, err := j.ensureNote(ctx, r.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	res.NoteID = noteID
+	return res, nil
+}
+
+// newContact is the contact to create: the mapping's, or one named after
+// the sender, with the Telegram id and username fields filled.
+func (j *job) newContact() *amocrm.Contact {
+	var c amocrm.Contact
+	if mc := j.mapped.Lead.Contact; mc != nil {
+		c = *mc
+		c.CustomFieldsValues = append(amocrm.CustomFieldsValues(nil), mc.CustomFieldsValues...)
+	}
+	if c.Name == "" && c.FirstName == "" && c.LastName == "" {
+		c.Name = j.person.name
+		if c.Name == "" {
+			c.Name = "Telegram " + strconv.FormatInt(j.person.tgID, 10)
+		}
+	}
+	if f := j.s.cfg.ContactTelegramIDField; f > 0 && j.person.tgID != 0 && c.CustomFieldsValues.ByID(f) == nil {
+		c.CustomFieldsValues = append(c.CustomFieldsValues, amocrm.SetField(f, amocrm.TextValue(strconv.FormatInt(j.person.tgID, 10))))
+	}
+	if f := j.s.cfg.ContactUsernameField; f > 0 && j.person.username != "" && c.CustomFieldsValues.ByID(f) == nil {
+		c.CustomFieldsValues = append(c.CustomFieldsValues, amocrm.SetField(f, amocrm.TextValue(j.person.username)))
+	}
+	if j.person.phone != "" && c.CustomFieldsValues.ByCode(amocrm.FieldCodePhone) == nil {
+		c.CustomFieldsValues = append(c.CustomFieldsValues, amocrm.SetFieldCode(amocrm.FieldCodePhone, amocrm.MultitextValue(j.person.phone, amocrm.EnumCodeMobile)))
+	}
+	return &c
+}
+
+func withoutField(vs amocrm.CustomFieldsValues, id int) amocrm.CustomFieldsValues {
+	out := make(amocrm.CustomFieldsValues, 0, len(vs)+1)
+	for _, v := range vs {
+		if v.FieldID != id {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// saveLink stores l completed with the person's keys. A failure is logged,
+// not returned: the link is a cache of what amoCRM holds, and the marker
+// keeps a retried delivery from duplicating.
+func (j *job) saveLink(ctx context.Context, l *chatter.ContactLink) {
+	l.Workspace = j.m.Workspace
+	l.TelegramID, l.Username, l.Phone = j.person.tgID, j.person.username, j.person.phone
+	err := j.s.cfg.Contacts.SaveContact(ctx, l)
+	if errors.Is(err, chatter.ErrConflict) && l.TelegramID != 0 {
+		// Another contact holds this Telegram id (amoCRM merged or an
+		// operator re-linked): keep the link by the weak keys only.
+		l.TelegramID = 0
+		err = j.s.cfg.Contacts.SaveContact(ctx, l)
+	}
+	if err != nil {
+		j.s.log.LogAttrs(ctx, slog.LevelWarn, "contact link not saved",
+			slog.String(chatter.AttrMessageKey, j.marker), slog.Int64("contact_id", l.ContactID), slog.Any("err", err))
+	}
+}
