@@ -23,10 +23,15 @@ type Result struct {
 	// Warnings did not stop the mapping but are worth showing.
 	Warnings Problems
 
-	lead    amocrm.Lead
+	lead amocrm.Lead
+}
+
+// resultWithContact is what Apply allocates when the spec maps a contact:
+// the result and the contact in one allocation. The company and the note,
+// rarer, are allocated when they are produced.
+type resultWithContact struct {
+	res     Result
 	contact amocrm.Contact
-	company amocrm.Company
-	note    amocrm.Note
 }
 
 // Apply maps one record. It does no I/O, may be called concurrently, and
@@ -44,7 +49,7 @@ func (m *Mapper) Apply(rec Record) (*Result, error) {
 
 type applier struct {
 	m     *Mapper
-	rec   Record
+	rd    reader
 	dry   bool
 	res   *Result
 	vals  []amocrm.FieldValue
@@ -79,7 +84,7 @@ func (a *applier) when(c *Condition, path string) bool {
 	if c == nil {
 		return true
 	}
-	ok, err := c.Eval(a.rec)
+	ok, err := c.root.eval(&a.rd)
 	if err != nil {
 		a.failErr(path+".when", err)
 		return false
@@ -88,8 +93,17 @@ func (a *applier) when(c *Condition, path string) bool {
 }
 
 func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
-	res := &Result{}
-	a := &applier{m: m, rec: rec, dry: dry, res: res}
+	var res *Result
+	var contact *amocrm.Contact
+	if m.contact != nil {
+		rc := &resultWithContact{}
+		res, contact = &rc.res, &rc.contact
+	} else {
+		res = &Result{}
+	}
+	a := &applier{m: m, dry: dry, res: res}
+	a.rd.rec, a.rd.n = rec, int32(min(m.nSlots, maxMemo))
+	rd := &a.rd
 	if m.nValues > 0 {
 		a.vals = make([]amocrm.FieldValue, 0, m.nValues)
 	}
@@ -137,7 +151,7 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 
 	// contact
 	if ep := m.contact; ep != nil && a.when(ep.when, ep.path) {
-		c := &res.contact
+		c := contact
 		c.Name = a.name(ep.name, "contact.name", false)
 		c.FirstName = a.name(ep.firstName, "contact.first_name", false)
 		c.LastName = a.name(ep.lastName, "contact.last_name", false)
@@ -163,7 +177,7 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 
 	// company
 	if ep := m.company; ep != nil && a.when(ep.when, ep.path) {
-		co := &res.company
+		co := &amocrm.Company{}
 		co.Name = a.name(ep.name, "company.name", false)
 		co.ResponsibleUserID = l.ResponsibleUserID
 		if ep.ownResp {
@@ -186,18 +200,15 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 
 	// note
 	if np := m.note; np != nil && a.when(np.when, np.path) {
-		v, err := np.text.eval(rec)
+		v, err := np.text.eval(rd)
 		switch {
 		case err != nil:
 			a.failErr(np.text.path, err)
 		case v.isEmpty():
 			a.warn(warning(CodeOptionalSkipped, np.path, T("примечание не добавлено: текст пуст", "note left out: its text is empty"), Text{}))
 		default:
-			res.note.NoteType = np.typ
-			res.note.Params.Text = v.text()
-			res.note.Params.Service = np.service
-			res.note.ResponsibleUserID = l.ResponsibleUserID
-			res.Note = &res.note
+			res.Note = &amocrm.Note{NoteType: np.typ, ResponsibleUserID: l.ResponsibleUserID,
+				Params: amocrm.NoteParams{Text: v.text(), Service: np.service}}
 		}
 	}
 	return res, a.probs
@@ -241,7 +252,7 @@ func (a *applier) name(s *src, path string, required bool) string {
 	if s == nil {
 		return ""
 	}
-	v, err := s.eval(a.rec)
+	v, err := s.eval(&a.rd)
 	if err != nil {
 		a.failErr(path, err)
 		return ""
@@ -265,7 +276,7 @@ func (a *applier) name(s *src, path string, required bool) string {
 }
 
 func (a *applier) price(s *src, l *amocrm.Lead) {
-	v, err := s.eval(a.rec)
+	v, err := s.eval(&a.rd)
 	if err != nil {
 		a.failErr(s.path, err)
 		return
@@ -296,7 +307,7 @@ func (a *applier) tags(srcs []*src) []amocrm.Tag {
 		if !a.when(s.when, s.path) {
 			continue
 		}
-		v, err := s.eval(a.rec)
+		v, err := s.eval(&a.rd)
 		if err != nil {
 			a.failErr(s.path, err)
 			continue
@@ -343,7 +354,7 @@ func (a *applier) fields(ep *entityPlan, out amocrm.CustomFieldsValues) amocrm.C
 			if fp.optional {
 				a.warn(warning(CodeOptionalSkipped, fp.path, T(fmt.Sprintf("поле %s пусто и не заполнено", fp.name),
 					fmt.Sprintf("field %s is empty and was left out", fp.name)), Text{}))
-			} else if !a.filled(out[base:], fp) {
+			} else if fp.unique || !a.filled(out[base:], fp) {
 				a.fail(problem(CodeValueEmpty, fp.path, T(fmt.Sprintf("поле %s получилось пустым", fp.name),
 					fmt.Sprintf("field %s came out empty", fp.name)),
 					T("Сделайте поле optional, добавьте default или условие when.", "Make the field optional, add a default or a when condition.")))
@@ -351,9 +362,14 @@ func (a *applier) fields(ep *entityPlan, out amocrm.CustomFieldsValues) amocrm.C
 			continue
 		}
 		vals := a.vals[start:len(a.vals):len(a.vals)]
+		if fp.unique {
+			out = append(out, fp.cv())
+			out[len(out)-1].Values = vals
+			continue
+		}
 		if i := a.index(out[base:], fp); i >= 0 {
 			cv := &out[base+i]
-			if fp.typ.IsMultiple() {
+			if fp.multiple {
 				for _, v := range vals {
 					if !hasValue(cv.Values, v) {
 						cv.Values = append(cv.Values, v)
@@ -362,12 +378,8 @@ func (a *applier) fields(ep *entityPlan, out amocrm.CustomFieldsValues) amocrm.C
 			} // single-valued: the first mapping that produced a value wins
 			continue
 		}
-		// FieldName and FieldType are not sent (field_id wins, then
-		// field_code) but help readers such as Contact.Phones.
-		cv := amocrm.CustomFieldValues{FieldID: fp.id, FieldCode: fp.code, FieldType: fp.typ, Values: vals}
-		if fp.field != nil {
-			cv.FieldName, cv.FieldCode = fp.field.Name, fp.field.Code
-		}
+		cv := fp.cv()
+		cv.Values = vals
 		out = append(out, cv)
 	}
 	return out
@@ -375,7 +387,7 @@ func (a *applier) fields(ep *entityPlan, out amocrm.CustomFieldsValues) amocrm.C
 
 func (a *applier) index(out amocrm.CustomFieldsValues, fp *fieldPlan) int {
 	for i := range out {
-		if fp.id != 0 && out[i].FieldID == fp.id || fp.id == 0 && out[i].FieldID == 0 && strings.EqualFold(out[i].FieldCode, fp.code) {
+		if fp.sameTarget(&out[i]) {
 			return i
 		}
 	}
@@ -399,19 +411,19 @@ func hasValue(vs []amocrm.FieldValue, v amocrm.FieldValue) bool {
 // recorded on a.
 func (a *applier) fieldValues(fp *fieldPlan, dst []amocrm.FieldValue) []amocrm.FieldValue {
 	start := len(dst)
-	if _, composite := objectKeys(fp.typ); composite {
+	if fp.composite {
 		return a.compositeValues(fp, dst)
 	}
 	for _, s := range fp.values {
 		if !a.when(s.when, s.path) {
 			continue
 		}
-		v, err := s.eval(a.rec)
+		v, err := s.eval(&a.rd)
 		if err != nil {
 			a.failErr(s.path, err)
 			continue
 		}
-		if v.k == kList && fp.typ.IsMultiple() {
+		if v.k == kList && fp.multiple {
 			var buf [8]value
 			for _, it := range v.items(buf[:0]) {
 				if it.isEmpty() {
@@ -435,7 +447,7 @@ func (a *applier) fieldValues(fp *fieldPlan, dst []amocrm.FieldValue) []amocrm.F
 			dst = dst[:n] // the same value from two sources
 		}
 	}
-	if !fp.typ.IsMultiple() && len(dst) > start+1 {
+	if !fp.multiple && len(dst) > start+1 {
 		// several values sources for a one-value field cannot happen (compile
 		// rejects values:), but keep the invariant explicit
 		dst = dst[:start+1]
@@ -447,7 +459,7 @@ func (a *applier) compositeValues(fp *fieldPlan, dst []amocrm.FieldValue) []amoc
 	one := func(g *objectGetter) {
 		var e *convError
 		var err error
-		dst, e, err = a.convertObject(fp, g, dst)
+		dst, e, err = a.convertObject(fp, g, &a.rd, dst)
 		switch {
 		case err != nil:
 			a.failErr(g.path, err)
@@ -457,17 +469,17 @@ func (a *applier) compositeValues(fp *fieldPlan, dst []amocrm.FieldValue) []amoc
 	}
 	switch {
 	case fp.object != nil:
-		one(&objectGetter{parts: fp.object, rec: a.rec, path: fp.path + ".object"})
+		one(&objectGetter{parts: fp.object, path: fp.path + ".object"})
 	case fp.objects != nil:
 		for i, parts := range fp.objects {
-			one(&objectGetter{parts: parts, rec: a.rec, path: fmt.Sprintf("%s.objects[%d]", fp.path, i)})
+			one(&objectGetter{parts: parts, path: fmt.Sprintf("%s.objects[%d]", fp.path, i)})
 		}
 	default:
 		for _, s := range fp.values {
 			if !a.when(s.when, s.path) {
 				continue
 			}
-			v, err := s.eval(a.rec)
+			v, err := s.eval(&a.rd)
 			if err != nil {
 				a.failErr(s.path, err)
 				continue
@@ -491,12 +503,12 @@ func (a *applier) compositeValues(fp *fieldPlan, dst []amocrm.FieldValue) []amoc
 					}
 				}
 			}
-			if maps == nil || len(maps) > 1 && !fp.typ.IsMultiple() {
+			if maps == nil || len(maps) > 1 && !fp.multiple {
 				a.failConv(badValue(s.path, fp, v, "— не объект с частями поля", "is not an object with the field's parts"))
 				continue
 			}
 			for _, m := range maps {
-				one(&objectGetter{m: m, rec: a.rec, path: s.path})
+				one(&objectGetter{m: m, path: s.path})
 			}
 		}
 	}

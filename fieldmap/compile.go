@@ -40,6 +40,7 @@ type Mapper struct {
 
 	nValues int // FieldValue capacity needed by a typical Apply
 	nFields int
+	nSlots  int // distinct record paths (compileEnv.slots)
 
 	warnings Problems
 }
@@ -119,6 +120,7 @@ type src struct {
 	path    string // spec path, for problems
 	recPath string // record path when isPath
 	isPath  bool
+	slot    int32 // memo slot of recPath (reader.lookup)
 	tmpl    *Template
 	cnst    value
 	table   *lookupTable
@@ -126,25 +128,23 @@ type src struct {
 	when    *Condition
 }
 
-func (s *src) eval(rec Record) (value, error) {
+func (s *src) eval(r *reader) (value, error) {
 	var v value
 	switch {
 	case s.isPath:
-		if rec != nil {
-			if x, ok := rec.Lookup(s.recPath); ok {
-				v = fromAny(x)
-			}
+		if x, ok := r.lookup(s.recPath, s.slot); ok {
+			v = fromAny(x)
 		}
 	case s.tmpl != nil:
 		var err error
-		if v, err = s.tmpl.eval(rec); err != nil {
+		if v, err = s.tmpl.eval(r); err != nil {
 			return value{}, err
 		}
 	default:
 		v = s.cnst
 	}
 	if s.table != nil {
-		v, _ = fnLookup(&call{table: s.table}, v, rec)
+		v = s.table.lookup(v)
 	}
 	return v, nil
 }
@@ -170,6 +170,52 @@ type fieldPlan struct {
 	when     *Condition
 	optional bool
 	maxLen   int
+
+	// Decided once by finish (Compile), so that Apply does not switch on
+	// the type string for every value.
+	conv      convKind // how convertScalar converts a value
+	composite bool     // objectKeys(typ) has parts
+	multiple  bool     // typ.IsMultiple()
+	limit     int      // maxLen, or the type's default cut length (0: none)
+	codeKind  uint8    // multitext: codePhone, codeEmail or codeOther
+	unique    bool     // no earlier field of the entity has the same target
+}
+
+// finish precomputes what Apply needs from the type and the code.
+func (fp *fieldPlan) finish() {
+	_, fp.composite = objectKeys(fp.typ)
+	fp.multiple = fp.typ.IsMultiple()
+	fp.conv = scalarKind(fp.typ)
+	fp.limit = fp.maxLen
+	if fp.limit == 0 {
+		fp.limit = defaultMaxLen(fp.typ)
+	}
+	switch strings.ToUpper(fp.code) {
+	case amocrm.FieldCodePhone:
+		fp.codeKind = codePhone
+	case amocrm.FieldCodeEmail:
+		fp.codeKind = codeEmail
+	}
+}
+
+// cv is the custom field entry Apply starts for fp (FieldName and FieldType
+// are not sent: field_id wins, then field_code; they help readers such as
+// Contact.Phones).
+func (fp *fieldPlan) cv() amocrm.CustomFieldValues {
+	cv := amocrm.CustomFieldValues{FieldID: fp.id, FieldCode: fp.code, FieldType: fp.typ}
+	if fp.field != nil {
+		cv.FieldName, cv.FieldCode = fp.field.Name, fp.field.Code
+	}
+	return cv
+}
+
+// sameTarget reports whether cv, produced by an earlier field of the same
+// entity, is the field fp targets.
+func (fp *fieldPlan) sameTarget(cv *amocrm.CustomFieldValues) bool {
+	if fp.id != 0 {
+		return cv.FieldID == fp.id
+	}
+	return cv.FieldID == 0 && strings.EqualFold(cv.FieldCode, fp.code)
 }
 
 type entityPlan struct {
@@ -228,7 +274,7 @@ func (c *compiler) invalid(path, ru, en string) {
 }
 
 func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
-	c := &compiler{spec: spec, schema: schema, env: &compileEnv{loc: time.UTC, tables: map[string]*lookupTable{}}}
+	c := &compiler{spec: spec, schema: schema, env: &compileEnv{loc: time.UTC, tables: map[string]*lookupTable{}, slots: map[string]int32{}}}
 	if spec == nil {
 		c.invalid("", "описание сопоставления пустое", "spec is nil")
 		return nil, c.probs
@@ -312,6 +358,7 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 	if c.schema != nil {
 		c.checkRequired()
 	}
+	m.nSlots = len(c.env.slots)
 	m.warnings = c.probs.Warnings()
 	return m, c.probs
 }
@@ -398,6 +445,7 @@ func (c *compiler) source(path string, s *Source) *src {
 				fmt.Sprintf("bad path %q (example: sender.username)", s.From))
 		}
 		out.isPath, out.recPath = true, s.From
+		out.slot = c.env.slot(s.From)
 	case s.Const != nil:
 		v, ok := constValue(s.Const)
 		if !ok {
@@ -457,6 +505,18 @@ func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType,
 		}
 		c.m.nFields++
 		c.m.nValues += max(1, len(fp.values), len(fp.objects), len(fp.object))
+	}
+	// A field no earlier field can have produced the entry for needs no
+	// search of the entries made so far (the same test as applier.index).
+	for j, fp := range ep.fields {
+		fp.finish()
+		fp.unique = true
+		for _, prev := range ep.fields[:j] {
+			if cv := prev.cv(); fp.sameTarget(&cv) {
+				fp.unique = false
+				break
+			}
+		}
 	}
 	if len(seen) > MaxFieldsPerEntity {
 		c.add(problem(CodeTooManyFields, path+".fields",

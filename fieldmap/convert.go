@@ -72,18 +72,65 @@ func badValue(path string, fp *fieldPlan, v value, ru, en string) *convError {
 		fmt.Sprintf("field %s (%s): value %s %s", fp.name, fp.typ, quote(v), en))}
 }
 
+// convKind is how convertScalar converts values of a field type, decided
+// once at Compile time (scalarKind) instead of switching on the type string
+// for every value.
+type convKind uint8
+
+const (
+	convUnknown   convKind = iota
+	convText               // text, textarea, street_address, tracking_data, org_legal_name
+	convURL                // url
+	convNumber             // numeric, price, monetary
+	convCheckbox           // checkbox
+	convDate               // date, birthday: midnight in the mapper's zone
+	convDateTime           // date_time
+	convEnum               // select, radiobutton, multiselect, category
+	convMultitext          // multitext (PHONE, EMAIL, IM, …)
+)
+
+// Multitext field codes that convertScalar checks and normalises.
+const (
+	codeOther uint8 = iota
+	codePhone
+	codeEmail
+)
+
+// scalarKind returns the conversion of non-composite values of t.
+func scalarKind(t amocrm.FieldType) convKind {
+	switch t {
+	case amocrm.FieldTypeText, amocrm.FieldTypeTextarea, amocrm.FieldTypeStreetAddress,
+		amocrm.FieldTypeTrackingData, amocrm.FieldTypeOrgLegalName:
+		return convText
+	case amocrm.FieldTypeURL:
+		return convURL
+	case amocrm.FieldTypeNumeric, amocrm.FieldTypePrice, amocrm.FieldTypeMonetary:
+		return convNumber
+	case amocrm.FieldTypeCheckbox:
+		return convCheckbox
+	case amocrm.FieldTypeDate, amocrm.FieldTypeBirthday:
+		return convDate
+	case amocrm.FieldTypeDateTime:
+		return convDateTime
+	case amocrm.FieldTypeSelect, amocrm.FieldTypeRadiobutton, amocrm.FieldTypeMultiselect, amocrm.FieldTypeCategory:
+		return convEnum
+	case amocrm.FieldTypeMultitext:
+		return convMultitext
+	}
+	return convUnknown
+}
+
 // convertScalar converts one value for a non-composite type and appends it
 // to dst. Empty values are skipped by the caller.
 func (a *applier) convertScalar(fp *fieldPlan, s *src, v value, dst []amocrm.FieldValue) ([]amocrm.FieldValue, *convError) {
 	path := s.path
-	switch fp.typ {
-	case amocrm.FieldTypeText, amocrm.FieldTypeTextarea, amocrm.FieldTypeStreetAddress,
-		amocrm.FieldTypeTrackingData, amocrm.FieldTypeOrgLegalName:
+	switch fp.conv {
+	case convText:
 		if v.k == kList || v.k == kOther {
 			return dst, badValue(path, fp, v, "— не текст", "is not text")
 		}
 		return append(dst, amocrm.FieldValue{Value: a.cut(fp, path, v)}), nil
-	case amocrm.FieldTypeURL:
+	case convURL:
 		txt := strings.TrimSpace(v.text())
 		if !isHTTPURL(txt) {
 			return dst, badValue(path, fp, v, "— не ссылка http(s)://…", "is not an http(s):// URL")
@@ -92,29 +139,29 @@ func (a *applier) convertScalar(fp *fieldPlan, s *src, v value, dst []amocrm.Fie
 			v = strValue(txt)
 		}
 		return append(dst, amocrm.FieldValue{Value: a.cut(fp, path, v)}), nil
-	case amocrm.FieldTypeNumeric, amocrm.FieldTypePrice, amocrm.FieldTypeMonetary:
+	case convNumber:
 		f, ok := v.number()
 		if !ok {
 			return dst, badValue(path, fp, v, "— не число", "is not a number")
 		}
 		return append(dst, amocrm.FieldValue{Value: json.Number(formatNumber(f))}), nil
-	case amocrm.FieldTypeCheckbox:
+	case convCheckbox:
 		b, ok := v.asBool()
 		if !ok {
 			return dst, badValue(path, fp, v, "— не да/нет", "is not yes/no")
 		}
 		return append(dst, amocrm.FieldValue{Value: b}), nil
-	case amocrm.FieldTypeDate, amocrm.FieldTypeBirthday, amocrm.FieldTypeDateTime:
+	case convDate, convDateTime:
 		t, ok := v.asTime(a.m.loc)
 		if !ok {
 			return dst, badValue(path, fp, v, "— не дата", "is not a date")
 		}
-		if fp.typ != amocrm.FieldTypeDateTime {
+		if fp.conv == convDate {
 			t = t.In(a.m.loc)
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, a.m.loc)
 		}
 		return append(dst, amocrm.FieldValue{Value: t.Unix()}), nil
-	case amocrm.FieldTypeSelect, amocrm.FieldTypeRadiobutton, amocrm.FieldTypeMultiselect, amocrm.FieldTypeCategory:
+	case convEnum:
 		if v.k == kNumber && (v.f != math.Trunc(v.f) || v.f <= 0) {
 			return dst, badValue(path, fp, v, "— не id варианта", "is not an option id")
 		}
@@ -131,23 +178,25 @@ func (a *applier) convertScalar(fp *fieldPlan, s *src, v value, dst []amocrm.Fie
 			return dst, e
 		}
 		return append(dst, amocrm.FieldValue{EnumID: id}), nil
-	case amocrm.FieldTypeMultitext:
+	case convMultitext:
 		txt := v.text()
 		code := s.enum
 		if code == "" {
 			code = fp.enum
 		}
-		switch strings.ToUpper(fp.code) {
-		case amocrm.FieldCodePhone:
+		switch fp.codeKind {
+		case codePhone:
 			p, ok := NormalizePhone(txt)
 			if !ok {
 				return dst, badValue(path, fp, v, "— не номер телефона", "is not a phone number")
 			}
-			v = strValue(p)
+			if p != txt || v.k != kString {
+				v = strValue(p) // else keep v: its raw interface is stored without a copy
+			}
 			if code == "" {
 				code = amocrm.EnumCodeMobile
 			}
-		case amocrm.FieldCodeEmail:
+		case codeEmail:
 			t := strings.TrimSpace(txt)
 			at := strings.IndexByte(t, '@')
 			if at <= 0 || at == len(t)-1 || strings.ContainsAny(t, " \t\n,;") || !strings.Contains(t[at:], ".") || strings.Count(t, "@") != 1 {
@@ -175,10 +224,7 @@ func (a *applier) convertScalar(fp *fieldPlan, s *src, v value, dst []amocrm.Fie
 // cut applies the field's maximum length, warning when it cuts. It returns
 // the value to store (the record's own interface when unchanged).
 func (a *applier) cut(fp *fieldPlan, path string, v value) any {
-	limit := fp.maxLen
-	if limit == 0 {
-		limit = defaultMaxLen(fp.typ)
-	}
+	limit := fp.limit
 	if limit > 0 && v.k == kString && len(v.s) > limit {
 		if s, ok := truncateRunes(v.s, limit); !ok {
 			a.warn(warning(CodeTruncated, path,
@@ -205,11 +251,10 @@ func (a *applier) cut(fp *fieldPlan, path string, v value) any {
 type objectGetter struct {
 	parts []objPart
 	m     map[string]any
-	rec   Record
 	path  string
 }
 
-func (g *objectGetter) get(key string) (value, string, error) {
+func (g *objectGetter) get(r *reader, key string) (value, string, error) {
 	if g.m != nil {
 		x, ok := g.m[key]
 		if !ok {
@@ -219,7 +264,7 @@ func (g *objectGetter) get(key string) (value, string, error) {
 	}
 	for i := range g.parts {
 		if g.parts[i].key == key {
-			v, err := g.parts[i].src.eval(g.rec)
+			v, err := g.parts[i].src.eval(r)
 			return v, g.parts[i].src.path, err
 		}
 	}
@@ -238,7 +283,7 @@ func mapKeysOK(m map[string]any, keys []string) (string, bool) {
 
 // convertObject builds one composite value (nil, nil when all parts are
 // empty).
-func (a *applier) convertObject(fp *fieldPlan, g *objectGetter, dst []amocrm.FieldValue) ([]amocrm.FieldValue, *convError, error) {
+func (a *applier) convertObject(fp *fieldPlan, g *objectGetter, r *reader, dst []amocrm.FieldValue) ([]amocrm.FieldValue, *convError, error) {
 	keys, _ := objectKeys(fp.typ)
 	if g.m != nil {
 		if k, ok := mapKeysOK(g.m, keys); !ok {
@@ -250,7 +295,7 @@ func (a *applier) convertObject(fp *fieldPlan, g *objectGetter, dst []amocrm.Fie
 	vals := make(map[string]value, len(keys))
 	paths := make(map[string]string, len(keys))
 	for _, k := range keys {
-		v, p, err := g.get(k)
+		v, p, err := g.get(r, k)
 		if err != nil {
 			return dst, nil, &srcError{path: p, err: err}
 		}

@@ -140,7 +140,7 @@ func TestConvertAllTypes(t *testing.T) {
 		{name: "multitext email bad", fs: FieldSpec{Code: "EMAIL", Value: from("noemail")}, code: CodeBadValue},
 		{name: "multitext other", fs: FieldSpec{ID: 9, Type: "multitext", Enum: "HOME", Value: from("s")}, want: `[{"enum_code":"HOME","value":"hello"}]`},
 		{name: "smart_address", fs: FieldSpec{ID: 1, Type: "smart_address", Object: map[string]Source{"zip": {Const: "101000"}, "city": {Const: "Москва"}}},
-			want: `[{"subtype":"city","value":"Москва"},{"subtype":"zip","value":"101000"}]`},
+			want: `[{"enum_code":"city","value":"Москва"},{"enum_code":"zip","value":"101000"}]`},
 		{name: "legal_entity", fs: FieldSpec{ID: 1, Type: "legal_entity", Object: map[string]Source{"name": {Const: "ООО Ромашка"}, "vat_id": {Const: "7701234567"}, "entity_type": {Const: json.Number("2")}}},
 			want: `[{"value":{"name":"ООО Ромашка","entity_type":2,"vat_id":"7701234567"}}]`},
 		{name: "legal_entity no name", fs: FieldSpec{ID: 1, Type: "legal_entity", Object: map[string]Source{"vat_id": {Const: "1"}}}, code: CodeBadValue},

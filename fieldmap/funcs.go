@@ -465,20 +465,25 @@ func fnMatch(c *call, in value, _ Record) (value, error) {
 }
 
 func fnLookup(c *call, in value, _ Record) (value, error) {
-	t := c.table
+	return c.table.lookup(in), nil
+}
+
+// lookup maps in through the table: exact key, then trimmed and
+// case-insensitive, then the "*" fallback, else null.
+func (t *lookupTable) lookup(in value) value {
 	if in.k != kNull {
 		key := in.text()
 		if v, ok := t.exact[key]; ok {
-			return v, nil
+			return v
 		}
 		if v, ok := t.folded[strings.ToLower(strings.TrimSpace(key))]; ok {
-			return v, nil
+			return v
 		}
 	}
 	if t.fallback != nil {
-		return *t.fallback, nil
+		return *t.fallback
 	}
-	return value{}, nil
+	return value{}
 }
 
 func equalValues(a, b value) bool {
@@ -591,6 +596,9 @@ func NormalizePhone(s string) (string, bool) {
 		o = append(o, d...)
 	default:
 		return "", false
+	}
+	if string(o) == s {
+		return s, true // already E.164: no copy
 	}
 	return string(o), true
 }

@@ -15,8 +15,9 @@ import (
 // Lookup returns the value at path and whether it exists. Values are the
 // JSON-ish Go kinds: string, bool, float64, int, int64, json.Number,
 // time.Time, nil, []any, []string, map[string]any. Lookup must be safe to call
-// concurrently and must not change the record; Apply calls it many times per
-// record and never marshals.
+// concurrently and must not change the record (it must return the same
+// answer for the same path): Apply calls it many times per record, reads a
+// path the spec uses in several places once per Apply, and never marshals.
 type Record interface {
 	Lookup(path string) (any, bool)
 }

@@ -42,6 +42,7 @@ type pipeline struct {
 type operand struct {
 	path   string // a record path when isPath
 	isPath bool
+	slot   int32 // memo slot of path for reader.lookup (0: none)
 	lit    value
 }
 
@@ -79,6 +80,81 @@ type compileEnv struct {
 	tables map[string]*lookupTable
 	loc    *time.Location
 	res    map[string]*regexp.Regexp // compiled once per spec
+	// slots numbers the distinct record paths of a Mapper (from 1) so that
+	// Apply reads each once (reader); nil for standalone templates.
+	slots map[string]int32
+}
+
+// slot returns the memo slot of a record path (0: not remembered).
+func (e *compileEnv) slot(path string) int32 {
+	if e.slots == nil {
+		return 0
+	}
+	n, ok := e.slots[path]
+	if !ok {
+		n = int32(len(e.slots) + 1)
+		e.slots[path] = n
+	}
+	return n
+}
+
+// reader reads record paths for one evaluation. Within one Apply it
+// remembers the value of each compiled path slot, so that a path read by
+// several fields and templates is looked up once (Record.Lookup is pure by
+// contract). A MapRecord is read without a dynamic call.
+//
+// The memo is an array inside the reader (not a slice) so that a reader on
+// the stack stays there: the record escapes to the heap through
+// Record.Lookup, and escape analysis does not tell struct fields apart.
+type reader struct {
+	rec  Record
+	n    int32         // slots remembered: 1..n
+	memo [maxMemo]memo // memo[slot-1]
+}
+
+type memo struct {
+	x     any
+	state uint8 // memoUnread, memoFound, memoMissing
+}
+
+const (
+	memoUnread uint8 = iota
+	memoFound
+	memoMissing
+)
+
+// maxMemo is the number of path slots Apply remembers (on its stack);
+// paths beyond it are read every time.
+const maxMemo = 32
+
+func (r *reader) lookup(path string, slot int32) (any, bool) {
+	if r.rec == nil {
+		return nil, false
+	}
+	if slot <= 0 || slot > r.n {
+		return r.read(path)
+	}
+	m := &r.memo[slot-1]
+	switch m.state {
+	case memoFound:
+		return m.x, true
+	case memoMissing:
+		return nil, false
+	}
+	x, ok := r.read(path)
+	if ok {
+		m.x, m.state = x, memoFound
+	} else {
+		m.state = memoMissing
+	}
+	return x, ok
+}
+
+func (r *reader) read(path string) (any, bool) {
+	if m, ok := r.rec.(MapRecord); ok {
+		return lookupPath(m, path)
+	}
+	return r.rec.Lookup(path)
 }
 
 // regexp compiles expr once per compile environment.
@@ -119,7 +195,7 @@ func syntaxText(err error) Text {
 // Execute renders the template for rec. A function given a bad value (phone,
 // number, email, date) returns an error; missing paths render as "".
 func (t *Template) Execute(rec Record) (string, error) {
-	v, err := t.eval(rec)
+	v, err := t.eval(&reader{rec: rec})
 	if err != nil {
 		return "", err
 	}
@@ -150,7 +226,7 @@ func (t *Template) constText() string {
 // eval renders the template into a value. A template that is exactly one
 // action keeps the action's value (a number stays a number, a record
 // string is not copied); anything else is concatenated into text.
-func (t *Template) eval(rec Record) (value, error) {
+func (t *Template) eval(r *reader) (value, error) {
 	switch len(t.parts) {
 	case 0:
 		return strValue(""), nil
@@ -159,7 +235,7 @@ func (t *Template) eval(rec Record) (value, error) {
 		if p.pipe == nil {
 			return strValue(p.lit), nil
 		}
-		return p.pipe.eval(rec)
+		return p.pipe.eval(r)
 	}
 	var stack [8]string
 	texts := stack[:0]
@@ -168,7 +244,7 @@ func (t *Template) eval(rec Record) (value, error) {
 		p := &t.parts[i]
 		s := p.lit
 		if p.pipe != nil {
-			v, err := p.pipe.eval(rec)
+			v, err := p.pipe.eval(r)
 			if err != nil {
 				return value{}, err
 			}
@@ -185,12 +261,12 @@ func (t *Template) eval(rec Record) (value, error) {
 	return strValue(b.String()), nil
 }
 
-func (p *pipeline) eval(rec Record) (value, error) {
-	v := p.op.eval(rec)
+func (p *pipeline) eval(r *reader) (value, error) {
+	v := p.op.read(r)
 	for i := range p.calls {
 		c := &p.calls[i]
 		var err error
-		if v, err = c.fn(c, v, rec); err != nil {
+		if v, err = c.fn(c, v, r.rec); err != nil {
 			return value{}, err
 		}
 	}
@@ -205,6 +281,18 @@ func (o *operand) eval(rec Record) value {
 		return value{}
 	}
 	x, ok := rec.Lookup(o.path)
+	if !ok {
+		return value{}
+	}
+	return fromAny(x)
+}
+
+// read is eval through r (the pipeline head: remembered within an Apply).
+func (o *operand) read(r *reader) value {
+	if !o.isPath {
+		return o.lit
+	}
+	x, ok := r.lookup(o.path, o.slot)
 	if !ok {
 		return value{}
 	}
@@ -422,7 +510,7 @@ func (p *parser) pipeline() (*pipeline, error) {
 	var op operand
 	switch tok.k {
 	case tIdent:
-		op = operand{path: tok.s, isPath: true}
+		op = operand{path: tok.s, isPath: true, slot: p.env.slot(tok.s)}
 	case tString:
 		op = operand{lit: strValue(tok.s)}
 	case tNumber:
@@ -588,33 +676,33 @@ func (p *parser) unary(depth int) (*condNode, error) {
 
 // Eval evaluates the condition for rec. A function that fails on a bad value
 // makes the condition false and returns the error.
-func (c *Condition) Eval(rec Record) (bool, error) { return c.root.eval(rec) }
+func (c *Condition) Eval(rec Record) (bool, error) { return c.root.eval(&reader{rec: rec}) }
 
 // String returns the condition source.
 func (c *Condition) String() string { return c.src }
 
-func (n *condNode) eval(rec Record) (bool, error) {
+func (n *condNode) eval(r *reader) (bool, error) {
 	switch n.op {
 	case '&':
-		a, err := n.a.eval(rec)
+		a, err := n.a.eval(r)
 		if err != nil || !a {
 			return false, err
 		}
-		return n.b.eval(rec)
+		return n.b.eval(r)
 	case '|':
-		a, err := n.a.eval(rec)
+		a, err := n.a.eval(r)
 		if err != nil {
 			return false, err
 		}
 		if a {
 			return true, nil
 		}
-		return n.b.eval(rec)
+		return n.b.eval(r)
 	case '!':
-		a, err := n.a.eval(rec)
+		a, err := n.a.eval(r)
 		return !a && err == nil, err
 	}
-	v, err := n.pipe.eval(rec)
+	v, err := n.pipe.eval(r)
 	if err != nil {
 		return false, err
 	}

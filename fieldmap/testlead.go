@@ -139,12 +139,12 @@ func SendTestLead(ctx context.Context, client LeadCreator, m *Mapper, rec Record
 	if !hasTag(res.Lead.Tags, tag) {
 		res.Lead.Tags = append(res.Lead.Tags, amocrm.Tag{Name: tag})
 	}
-	if res.Lead.Contact != nil {
-		if res.contact.Embedded == nil {
-			res.contact.Embedded = &amocrm.ContactEmbedded{}
+	if c := res.Lead.Contact; c != nil {
+		if c.Embedded == nil {
+			c.Embedded = &amocrm.ContactEmbedded{}
 		}
-		if !hasTag(res.contact.Embedded.Tags, tag) {
-			res.contact.Embedded.Tags = append(res.contact.Embedded.Tags, amocrm.Tag{Name: tag})
+		if !hasTag(c.Embedded.Tags, tag) {
+			c.Embedded.Tags = append(c.Embedded.Tags, amocrm.Tag{Name: tag})
 		}
 	}
 	res.Lead.RequestID = "test"
@@ -289,10 +289,25 @@ func describeValue(v amocrm.FieldValue) string {
 	return strings.Join(parts, " ")
 }
 
+// addressPart is the smart_address part a value is for.
+func addressPart(v amocrm.FieldValue) string {
+	if v.EnumCode != "" {
+		return v.EnumCode
+	}
+	return v.Subtype
+}
+
 // sameValue reports whether amoCRM stored sent as got.
 func sameValue(t amocrm.FieldType, sent, got amocrm.FieldValue) bool {
 	if sent.EnumID != 0 {
 		return got.EnumID == sent.EnumID
+	}
+	if t == amocrm.FieldTypeSmartAddress {
+		// amocrm.AddressValue names the part in enum_code; older payloads
+		// name it subtype.
+		if sp, gp := addressPart(sent), addressPart(got); sp != "" && gp != "" && !strings.EqualFold(sp, gp) {
+			return false
+		}
 	}
 	if sent.Subtype != "" && !strings.EqualFold(sent.Subtype, got.Subtype) {
 		return false
