@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -28,6 +29,7 @@ import (
 	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/chatter/amocrmsink"
 	"github.com/chatterhq/sdk/chatter/chattertest"
+	"github.com/chatterhq/sdk/chatter/sqlitestore"
 	"github.com/chatterhq/sdk/fieldmap"
 )
 
@@ -78,6 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("leads-demo", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fast := fs.Bool("fast", getenv("LEADS_DEMO_FAST") != "", "do not pace requests (the fake's rate limit is off too)")
+	dbPath := fs.String("db", getenv("LEADS_DEMO_DB"), "SQLite file for the store and queue (default: a temporary file, removed at exit)")
 	timeout := fs.Duration("timeout", cmp.Or(parseDuration(getenv("LEADS_DEMO_TIMEOUT")), 2*time.Minute), "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -124,7 +127,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("compile the mapping: %w", err)
 	}
-	store := chattertest.NewMemStore()
+	// The embedded default store: SQLite with the River queue, as the
+	// reference deployment runs it.
+	if *dbPath == "" {
+		dir, err := os.MkdirTemp("", "leads-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*dbPath = filepath.Join(dir, "chatter.db")
+	}
+	store, err := sqlitestore.Open(ctx, *dbPath, sqlitestore.Config{})
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	defer store.Close()
 	sink, err := amocrmsink.New(amocrmsink.Config{
 		Client: client, Mapper: mapper, Schema: cache, Contacts: store, Leases: store,
 		MarkerField:            int(marker.ID),
@@ -185,7 +202,7 @@ func parseDuration(s string) time.Duration {
 	return d
 }
 
-func waitSettled(ctx context.Context, store *chattertest.MemStore, n int) error {
+func waitSettled(ctx context.Context, store chatter.MessageStore, n int) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -235,7 +252,7 @@ func printCRM(w io.Writer, srv *amocrmtest.Server, marker int64) error {
 	return nil
 }
 
-func printLedger(ctx context.Context, w io.Writer, store *chattertest.MemStore) error {
+func printLedger(ctx context.Context, w io.Writer, store chatter.MessageStore) error {
 	entries, err := store.ListEntries(ctx, chatter.LedgerQuery{Workspace: workspace, Limit: 1000})
 	if err != nil {
 		return err
