@@ -937,72 +937,47 @@ func (s *Server) contactsOfCompany(id int64) []int64 {
 }
 
 // Lead returns the lead with id, including deleted ones.
-func (s *Server) Lead(id int64) (Lead, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.byID[EntityLeads][id]
-	if r == nil {
-		return Lead{}, false
-	}
-	return s.leadOf(r), true
-}
+func (s *Server) Lead(id int64) (Lead, bool) { return recordByID(s, EntityLeads, id, s.leadOf) }
 
 // Leads returns all leads that are not deleted, in id order.
-func (s *Server) Leads() []Lead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Lead
-	for _, r := range s.st.records[EntityLeads] {
-		if !r.isDeleted {
-			out = append(out, s.leadOf(r))
-		}
-	}
-	return out
-}
+func (s *Server) Leads() []Lead { return liveRecords(s, EntityLeads, s.leadOf) }
 
 // Contact returns the contact with id, including deleted ones.
 func (s *Server) Contact(id int64) (Contact, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.byID[EntityContacts][id]
-	if r == nil {
-		return Contact{}, false
-	}
-	return s.contactOf(r), true
+	return recordByID(s, EntityContacts, id, s.contactOf)
 }
 
 // Contacts returns all contacts that are not deleted, in id order.
-func (s *Server) Contacts() []Contact {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Contact
-	for _, r := range s.st.records[EntityContacts] {
-		if !r.isDeleted {
-			out = append(out, s.contactOf(r))
-		}
-	}
-	return out
-}
+func (s *Server) Contacts() []Contact { return liveRecords(s, EntityContacts, s.contactOf) }
 
 // Company returns the company with id, including deleted ones.
 func (s *Server) Company(id int64) (Company, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.byID[EntityCompanies][id]
-	if r == nil {
-		return Company{}, false
-	}
-	return s.companyOf(r), true
+	return recordByID(s, EntityCompanies, id, s.companyOf)
 }
 
 // Companies returns all companies that are not deleted, in id order.
-func (s *Server) Companies() []Company {
+func (s *Server) Companies() []Company { return liveRecords(s, EntityCompanies, s.companyOf) }
+
+// recordByID converts the record of entity with id, deleted or not.
+func recordByID[T any](s *Server, entity string, id int64, conv func(*record) T) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Company
-	for _, r := range s.st.records[EntityCompanies] {
+	r := s.st.byID[entity][id]
+	if r == nil {
+		var zero T
+		return zero, false
+	}
+	return conv(r), true
+}
+
+// liveRecords converts the records of entity that are not deleted, in id order.
+func liveRecords[T any](s *Server, entity string, conv func(*record) T) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []T
+	for _, r := range s.st.records[entity] {
 		if !r.isDeleted {
-			out = append(out, s.companyOf(r))
+			out = append(out, conv(r))
 		}
 	}
 	return out
