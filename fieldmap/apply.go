@@ -24,6 +24,24 @@ type Result struct {
 	Warnings Problems
 
 	lead amocrm.Lead
+
+	// reuse is the storage ApplyInto keeps for its next call into this
+	// Result (nil in the Results Apply returns).
+	reuse *spare
+}
+
+// spare is the storage one mapping writes its output into, kept by
+// ApplyInto for the next call: the entities Lead and Note pointed to, and the
+// value, entry and warning arrays (their length is what the call used).
+type spare struct {
+	contact *amocrm.Contact
+	company *amocrm.Company
+	note    *amocrm.Note
+	vals    []amocrm.FieldValue
+	cfv     amocrm.CustomFieldsValues
+	warns   Problems
+	// fresh: the Result and contact are newly allocated (zero), no reset needed
+	fresh bool
 }
 
 // resultWithContact is what Apply allocates when the spec maps a contact:
@@ -39,12 +57,65 @@ type resultWithContact struct {
 // to its field's type, every non-optional field left empty, and every status
 // that does not exist in the routed pipeline makes it fail with an *Error
 // listing all such problems. Round-robin routing advances on each call.
+//
+// Apply returns a new Result each time; ApplyInto is the same mapping into
+// a Result the caller reuses.
 func (m *Mapper) Apply(rec Record) (*Result, error) {
-	res, probs := m.apply(rec, false)
-	if len(probs) > 0 {
-		return nil, &Error{Problems: probs}
+	res, sp := m.newResult()
+	if err := m.applyInto(rec, res, &sp); err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// ApplyInto is Apply writing into res instead of a new Result, for hot loops
+// that send each result before mapping the next record: res is reset, and
+// the lead, contact, company and note it held and the backing arrays of its
+// custom field entries, values and warnings are reused, so a reused Result
+// saves most of Apply's allocations (the output is most of Apply's memory).
+// A zero Result is ready to use, and so is one Apply returned. The values
+// written are exactly those Apply returns for the same record (round-robin
+// advances the same way).
+//
+// Everything the previous call left in res is overwritten or dropped: the
+// caller must not keep references into a Result (Lead.Lead, Lead.Contact,
+// CustomFieldsValues, Note, Warnings, ...) across calls, nor use copies of a
+// Result value, which share its storage. Send or copy what you need first.
+//
+// On error (the same *Error Apply returns) res.Lead is zero (Lead.Lead is
+// nil) and res.Note is nil, so nothing half-mapped can be sent; res.Warnings
+// holds the warnings. A nil res is an error.
+//
+// ApplyInto is safe for concurrent use with a Result per goroutine; one
+// Result must not be used by two calls at once.
+func (m *Mapper) ApplyInto(rec Record, res *Result) error {
+	if res == nil {
+		return errors.New("fieldmap: ApplyInto: nil *Result")
+	}
+	if res.reuse == nil {
+		res.reuse = &spare{}
+	}
+	return m.applyInto(rec, res, res.reuse)
+}
+
+// applyInto is Apply and ApplyInto: it maps rec into res, using and then
+// keeping the storage in sp.
+func (m *Mapper) applyInto(rec Record, res *Result, sp *spare) error {
+	if probs := m.apply(rec, res, sp, false); len(probs) > 0 {
+		res.Lead, res.Note = amocrm.ComplexLead{}, nil
+		return &Error{Problems: probs}
+	}
+	return nil
+}
+
+// newResult allocates a Result for m, with its contact in the same
+// allocation when the spec maps a contact (in the returned spare).
+func (m *Mapper) newResult() (*Result, spare) {
+	if m.contact != nil {
+		rc := &resultWithContact{}
+		return &rc.res, spare{contact: &rc.contact, fresh: true}
+	}
+	return &Result{}, spare{fresh: true}
 }
 
 type applier struct {
@@ -92,25 +163,30 @@ func (a *applier) when(c *Condition, path string) bool {
 	return ok
 }
 
-func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
-	var res *Result
-	var contact *amocrm.Contact
-	if m.contact != nil {
-		rc := &resultWithContact{}
-		res, contact = &rc.res, &rc.contact
-	} else {
-		res = &Result{}
+// apply maps rec into res (reset first), using the storage in sp and
+// keeping there what it used, and returns the problems.
+func (m *Mapper) apply(rec Record, res *Result, sp *spare, dry bool) Problems {
+	oldVals, oldCFV, oldWarns := sp.vals, sp.cfv, sp.warns
+	if !sp.fresh {
+		res.Lead, res.Note, res.Warnings = amocrm.ComplexLead{}, nil, oldWarns[:0]
+		res.lead = amocrm.Lead{}
 	}
 	a := &applier{m: m, dry: dry, res: res}
 	a.rd.rec, a.rd.n = rec, int32(min(m.nSlots, maxMemo))
 	rd := &a.rd
-	if m.nValues > 0 {
+	if cap(oldVals) >= m.nValues {
+		a.vals = oldVals[:0]
+	} else {
 		a.vals = make([]amocrm.FieldValue, 0, m.nValues)
 	}
+	// m.nFields bounds the entries (one per field plan at most): cfv never grows.
 	var cfv amocrm.CustomFieldsValues
-	if m.nFields > 0 {
+	if cap(oldCFV) >= m.nFields {
+		cfv = oldCFV[:0]
+	} else {
 		cfv = make(amocrm.CustomFieldsValues, 0, m.nFields)
 	}
+	cfvBase, cfvUsed := cfv, 0
 
 	// routing
 	l := &res.lead
@@ -146,12 +222,18 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 	cfv = a.fields(&m.lead, cfv)
 	if n := len(cfv); n > 0 {
 		l.CustomFieldsValues = cfv[:n:n]
-		cfv = cfv[n:]
+		cfv, cfvUsed = cfv[n:], cfvUsed+n
 	}
 
 	// contact
 	if ep := m.contact; ep != nil && a.when(ep.when, ep.path) {
-		c := contact
+		c := sp.contact
+		if c == nil {
+			c = new(amocrm.Contact)
+			sp.contact = c
+		} else if !sp.fresh {
+			*c = amocrm.Contact{}
+		}
 		c.Name = a.name(ep.name, "contact.name", false)
 		c.FirstName = a.name(ep.firstName, "contact.first_name", false)
 		c.LastName = a.name(ep.lastName, "contact.last_name", false)
@@ -165,7 +247,7 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 		cfv = a.fields(ep, cfv)
 		if n := len(cfv); n > 0 {
 			c.CustomFieldsValues = cfv[:n:n]
-			cfv = cfv[n:]
+			cfv, cfvUsed = cfv[n:], cfvUsed+n
 		}
 		if c.Name == "" && c.FirstName == "" && c.LastName == "" && len(c.CustomFieldsValues) == 0 {
 			a.warn(warning(CodeOptionalSkipped, ep.path, T("контакт не создан: для него нет данных", "contact left out: no data for it"),
@@ -177,7 +259,13 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 
 	// company
 	if ep := m.company; ep != nil && a.when(ep.when, ep.path) {
-		co := &amocrm.Company{}
+		co := sp.company
+		if co == nil {
+			co = new(amocrm.Company)
+			sp.company = co
+		} else {
+			*co = amocrm.Company{}
+		}
 		co.Name = a.name(ep.name, "company.name", false)
 		co.ResponsibleUserID = l.ResponsibleUserID
 		if ep.ownResp {
@@ -189,6 +277,7 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 		cfv = a.fields(ep, cfv)
 		if n := len(cfv); n > 0 {
 			co.CustomFieldsValues = cfv[:n:n]
+			cfvUsed += n
 		}
 		if co.Name == "" && len(co.CustomFieldsValues) == 0 {
 			a.warn(warning(CodeOptionalSkipped, ep.path, T("компания не создана: для неё нет данных", "company left out: no data for it"),
@@ -207,11 +296,39 @@ func (m *Mapper) apply(rec Record, dry bool) (*Result, Problems) {
 		case v.isEmpty():
 			a.warn(warning(CodeOptionalSkipped, np.path, T("примечание не добавлено: текст пуст", "note left out: its text is empty"), Text{}))
 		default:
-			res.Note = &amocrm.Note{NoteType: np.typ, ResponsibleUserID: l.ResponsibleUserID,
+			n := sp.note
+			if n == nil {
+				n = new(amocrm.Note)
+				sp.note = n
+			}
+			*n = amocrm.Note{NoteType: np.typ, ResponsibleUserID: l.ResponsibleUserID,
 				Params: amocrm.NoteParams{Text: v.text(), Service: np.service}}
+			res.Note = n
 		}
 	}
-	return res, a.probs
+
+	// keep the storage for the next ApplyInto, and drop what the previous
+	// call left beyond what this one used so that it can be collected
+	sp.vals = a.vals
+	if n := len(a.vals); n < len(oldVals) {
+		clear(oldVals[n:])
+	}
+	if cfvUsed <= cap(cfvBase) {
+		sp.cfv = cfvBase[:cfvUsed]
+	} else {
+		sp.cfv = nil
+	}
+	if cfvUsed < len(oldCFV) {
+		clear(oldCFV[cfvUsed:])
+	}
+	sp.warns = res.Warnings
+	if n := len(res.Warnings); n < len(oldWarns) {
+		clear(oldWarns[n:])
+	}
+	if len(res.Warnings) == 0 {
+		res.Warnings = nil
+	}
+	return a.probs
 }
 
 // pick returns the first rule whose condition holds, or nil (with a
@@ -521,7 +638,8 @@ func (a *applier) compositeValues(fp *fieldPlan, dst []amocrm.FieldValue) []amoc
 // [...]}. For the UI and tests. When the record has problems the JSON lists
 // them and the error is the same *Error Apply returns.
 func (m *Mapper) DryRun(rec Record) ([]byte, error) {
-	res, probs := m.apply(rec, true)
+	res, sp := m.newResult()
+	probs := m.apply(rec, res, &sp, true)
 	out := struct {
 		Lead     *amocrm.ComplexLead `json:"lead,omitempty"`
 		Note     *amocrm.Note        `json:"note,omitempty"`

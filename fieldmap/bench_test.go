@@ -60,6 +60,29 @@ func BenchmarkApply10(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// BenchmarkApplyInto10 is BenchmarkApply10 with one Result reused across
+// calls (ApplyInto): the output is not allocated again.
+func BenchmarkApplyInto10(b *testing.B) {
+	spec, err := ParseSpec([]byte(bench10), FormatYAML)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := MustCompile(spec)
+	rec := benchRecord()
+	var res Result
+	if err := m.ApplyInto(rec, &res); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		if err := m.ApplyInto(rec, &res); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
 // BenchmarkTextTemplate10 executes one text/template per field for the same
 // 10 fields plus the name: the baseline a hand-rolled mapper would use.
 func BenchmarkTextTemplate10(b *testing.B) {

@@ -57,7 +57,27 @@ func applyOne(t *testing.T, fs FieldSpec, schema *Schema, rec Record) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	return m.Apply(rec)
+	res, err := m.Apply(rec)
+	// ApplyInto, into a Result a bigger mapping used before, gives the same
+	res2 := dirtyResult(t)
+	checkSame(t, "ApplyInto", res, err, res2, MustCompile(spec, opts...).ApplyInto(rec, res2))
+	return res, err
+}
+
+// dirtyResult is a Result that already holds a lead with a contact, a
+// company, a note, tags and custom fields.
+func dirtyResult(t testing.TB) *Result {
+	t.Helper()
+	rec := reuseRecords()[0]
+	rec["link"] = "https://example.com/x"
+	var res Result
+	if err := mustMapper(t, reuseSpec).ApplyInto(rec, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Lead.Contact == nil || res.Lead.Company == nil || res.Note == nil {
+		t.Fatalf("dirtyResult is not dirty: %+v", res.Lead)
+	}
+	return &res
 }
 
 func valuesJSON(t *testing.T, r *Result) string {

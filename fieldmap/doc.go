@@ -22,6 +22,16 @@
 //	results, _, err := client.Leads.CreateComplex(ctx, []*amocrm.ComplexLead{&res.Lead})
 //	// then add res.Note to the lead (res.Note.EntityID = results[0].ID)
 //
+// In a hot loop that sends each result before mapping the next record,
+// reuse one Result per goroutine with ApplyInto: the same mapping without
+// allocating the output again (send or copy it before the next call).
+//
+//	var res fieldmap.Result                             // one per goroutine
+//	for rec := range records {
+//		if err := m.ApplyInto(rec, &res); err != nil { ... }
+//		send(&res.Lead)                                 // done with res before the next ApplyInto
+//	}
+//
 // Compile without a schema works too when every field is given by id (or by
 // the predefined codes PHONE, EMAIL, WEB, POSITION, ADDRESS) with its type,
 // and routing by id; Validate(m, schema) then checks it later. Compiled with a
@@ -161,5 +171,6 @@
 // # Concurrency
 //
 // A Mapper is immutable except for round-robin counters, which are atomic:
-// Apply is safe for concurrent use. DryRun does not advance them.
+// Apply is safe for concurrent use, and so is ApplyInto with a Result per
+// goroutine. DryRun does not advance them.
 package fieldmap

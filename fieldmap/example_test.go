@@ -181,3 +181,34 @@ func ExampleMapper_DryRun() {
 	//   ]
 	// } <nil>
 }
+
+// Reuse one Result for a stream of records: each result is used (sent)
+// before the next ApplyInto overwrites it.
+func ExampleMapper_ApplyInto() {
+	spec, err := fieldmap.ParseSpec([]byte(exampleSpec), fieldmap.FormatYAML)
+	if err != nil {
+		panic(err)
+	}
+	m, err := fieldmap.Compile(spec)
+	if err != nil {
+		panic(err)
+	}
+	other := message()
+	other["sender"] = map[string]any{"username": "anna"}
+	other["text"] = "Добрый день"
+	delete(other, "link")
+
+	var res fieldmap.Result // one per goroutine
+	for _, rec := range []fieldmap.MapRecord{message(), other} {
+		if err := m.ApplyInto(rec, &res); err != nil {
+			fmt.Println(err)
+			continue
+		}
+		l := res.Lead.Lead
+		fmt.Printf("%q status %d responsible %d fields %d contact %t note %t\n",
+			l.Name, l.StatusID, l.ResponsibleUserID, len(l.CustomFieldsValues), res.Lead.Contact != nil, res.Note != nil)
+	}
+	// Output:
+	// "Пётр: Срочно нужен опт, бюджет 150…" status 112 responsible 501 fields 2 contact true note true
+	// "anna: Добрый день" status 111 responsible 502 fields 1 contact false note true
+}

@@ -82,12 +82,15 @@ func FuzzApply(f *testing.F) {
 	}
 	schema := loadSchema(f)
 	m := MustCompile(spec, WithSchema(schema))
+	m2 := MustCompile(spec, WithSchema(schema)) // ApplyInto: round-robin in step with m
+	var reused Result                           // across inputs: one worker calls the target sequentially
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, err := JSONRecord(data)
 		if err != nil {
 			return
 		}
 		res, err := m.Apply(rec)
+		checkSame(t, "ApplyInto", res, err, &reused, m2.ApplyInto(rec, &reused))
 		if err != nil {
 			ps := ProblemsOf(err)
 			if len(ps) == 0 {
