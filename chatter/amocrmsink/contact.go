@@ -15,8 +15,9 @@ import (
 )
 
 // resolveContact finds the person's contact: first the store's link (by
-// Telegram id, then username, then phone), then amoCRM (the same order,
-// verifying each hit field by field). A contact found by a weak key
+// Telegram id, then username, then phone), then, with LookupCRM or for a
+// person left unsettled by an ambiguous lead creation, amoCRM (the same
+// order, verifying each hit field by field). A contact found by a weak key
 // (username, phone) whose Telegram id differs from the sender's is never
 // used: conflict reports that one exists, so the new contact is created
 // without amoCRM's duplicate control. A nil link means "create a contact".
@@ -39,6 +40,11 @@ func (j *job) resolveContact(ctx context.Context) (link *chatter.ContactLink, co
 			j.saveLink(ctx, &chatter.ContactLink{ContactID: l.ContactID, LeadID: l.LeadID, LeadAt: l.LeadAt})
 		}
 		return l, false, nil
+	}
+	if j.s.cfg.Lookup == LookupStore && !j.unsettled() {
+		// Trust the store: a new contact goes into /leads/complex, where
+		// amoCRM's duplicate control merges it by phone or e-mail.
+		return nil, conflict, nil
 	}
 	c, weakConflict, err := j.searchCRM(ctx)
 	if err != nil {
@@ -171,4 +177,15 @@ func fieldText(c *amocrm.Contact, id int) string {
 		return strings.TrimSpace(cv.First().Text())
 	}
 	return ""
+}
+
+// unsettled reports whether an earlier lead creation for this person ended
+// ambiguously in this process and no contact link was saved since.
+func (j *job) unsettled() bool {
+	name := j.person.leaseName()
+	if name == "" {
+		return false
+	}
+	_, ok := j.s.unsettled.Load(name)
+	return ok
 }

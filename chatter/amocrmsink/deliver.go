@@ -108,15 +108,14 @@ func (j *job) ensureNote(ctx context.Context, leadID int, check bool) (int64, er
 			}
 		}
 	}
-	note := j.note(leadID)
-	out, _, err := j.s.cfg.Client.Notes.Create(ctx, amocrm.EntityLeads, []*amocrm.Note{note})
+	out, err := j.s.notes.do(ctx, j.note(leadID))
 	if err != nil {
 		return 0, fmt.Errorf("amocrmsink: add note to lead %d: %w", leadID, err)
 	}
-	if len(out) == 0 {
+	if out == nil {
 		return 0, nil
 	}
-	return int64(out[0].ID), nil
+	return int64(out.ID), nil
 }
 
 // note builds the note of the message: the mapping's note, or the message
@@ -189,7 +188,7 @@ func DefaultNoteText(m *chatter.Message) string {
 // thread adds the message as a note to the person's open lead. It reports
 // threaded=false when the lead is closed (won or lost), deleted or gone.
 func (j *job) thread(ctx context.Context, link *chatter.ContactLink) (*chatter.DeliveryResult, bool, error) {
-	lead, _, err := j.s.cfg.Client.Leads.Get(ctx, int(link.LeadID), nil)
+	lead, err := j.readLead(ctx, int(link.LeadID))
 	if err != nil {
 		if amocrm.IsNotFound(err) {
 			return nil, false, nil
@@ -211,19 +210,30 @@ func (j *job) thread(ctx context.Context, link *chatter.ContactLink) (*chatter.D
 	return &chatter.DeliveryResult{LeadID: int64(lead.ID), ContactID: link.ContactID, NoteID: noteID, Threaded: true}, true, nil
 }
 
+// readLead reads the lead's status: alone (GET /leads/{id}), or, with
+// batching on, in one GET /leads?filter[id][]=… with the concurrent
+// deliveries' leads (a lead not listed is nil).
+func (j *job) readLead(ctx context.Context, id int) (*amocrm.Lead, error) {
+	if j.s.cfg.BatchSize <= 1 {
+		lead, _, err := j.s.cfg.Client.Leads.Get(ctx, id, nil)
+		return lead, err
+	}
+	return j.s.reads.do(ctx, id)
+}
+
 func leadOpen(l *amocrm.Lead) bool {
 	return !l.IsDeleted && l.StatusID != amocrm.StatusWon && l.StatusID != amocrm.StatusLost
 }
 
 // createLead creates the lead with the person's contact (an existing one by
-// id, or a new one) in one /leads/complex request, then the note.
+// id, or a new one) through /leads/complex, then the note; both share their
+// request with concurrent deliveries when Config.BatchSize > 1.
 func (j *job) createLead(ctx context.Context, link *chatter.ContactLink, conflict bool) (*chatter.DeliveryResult, error) {
 	item := j.mapped.Lead // a copy of the struct; pointers are re-made below
 	lead := *item.Lead
 	lead.CustomFieldsValues = append(withoutField(lead.CustomFieldsValues, j.s.cfg.MarkerField),
 		amocrm.SetField(j.s.cfg.MarkerField, amocrm.TextValue(j.marker)))
 	item.Lead = &lead
-	item.RequestID = "0"
 
 	var contactID int64
 	switch {
@@ -249,14 +259,14 @@ func (j *job) createLead(ctx context.Context, link *chatter.ContactLink, conflic
 	case j.person.known() || item.Contact != nil:
 		item.Contact = j.newContact()
 	}
-	results, _, err := j.s.cfg.Client.Leads.CreateComplex(ctx, []*amocrm.ComplexLead{&item})
+	r, err := j.s.leads.do(ctx, &item)
 	if err != nil {
+		var unknown *amocrm.OutcomeUnknownError
+		if name := j.person.leaseName(); name != "" && errors.As(err, &unknown) {
+			j.s.unsettled.Store(name, struct{}{})
+		}
 		return nil, fmt.Errorf("amocrmsink: create lead: %w", err)
 	}
-	if len(results) == 0 || results[0].ID == 0 {
-		return nil, fmt.Errorf("amocrmsink: create lead: amoCRM returned no lead")
-	}
-	r := results[0]
 	res := &chatter.DeliveryResult{LeadID: int64(r.ID), ContactID: int64(r.ContactID), CompanyID: int64(r.CompanyID)}
 	if r.Merged {
 		res.Extra = map[string]string{"merged": "true"}
@@ -320,6 +330,11 @@ func (j *job) saveLink(ctx context.Context, l *chatter.ContactLink) {
 		// operator re-linked): keep the link by the weak keys only.
 		l.TelegramID = 0
 		err = j.s.cfg.Contacts.SaveContact(ctx, l)
+	}
+	if err == nil && l.ContactID != 0 {
+		if name := j.person.leaseName(); name != "" {
+			j.s.unsettled.Delete(name)
+		}
 	}
 	if err != nil {
 		j.s.log.LogAttrs(ctx, slog.LevelWarn, "contact link not saved",

@@ -92,6 +92,21 @@ type Config struct {
 	// RateWindow is how far back the rate-limit check counts 429 answers.
 	// Defaults to 15 minutes.
 	RateWindow time.Duration
+	// Lookup is how a person the store does not know is looked up before
+	// a lead is created: LookupCRM (the default) searches amoCRM, LookupStore
+	// does not. See the package documentation for the trade-off.
+	Lookup LookupPolicy
+	// BatchSize, when above 1, lets concurrent deliveries that create a lead
+	// share one /leads/complex request (at most BatchSize leads, at most
+	// amocrm.MaxComplexBatch = 50), and concurrent notes share one
+	// POST /leads/notes. 0 or 1 sends every lead and note alone.
+	BatchSize int
+	// BatchWait is how long the first item of a batch waits for more before
+	// the batch is sent (it is sent at once when full, and a batch not full
+	// also waits for the previous batch's request to finish). Defaults to
+	// DefaultBatchWait when batching is on; it adds up to that much latency
+	// to a lone message.
+	BatchWait time.Duration
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives diagnostics (never message text or tokens); nil is
@@ -119,21 +134,50 @@ func (c Config) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("amocrmsink: config: missing %s: %w", strings.Join(missing, ", "), chatter.ErrInvalid)
 	}
-	if c.ThreadWindow < 0 || c.LeaseTTL < 0 || c.LeaseWait < 0 || c.RateWindow < 0 || c.TokenWarnBefore < 0 {
+	if c.ThreadWindow < 0 || c.LeaseTTL < 0 || c.LeaseWait < 0 || c.RateWindow < 0 || c.TokenWarnBefore < 0 || c.BatchWait < 0 {
 		return fmt.Errorf("amocrmsink: config: negative duration: %w", chatter.ErrInvalid)
 	}
 	if c.ContactTelegramIDField < 0 || c.ContactUsernameField < 0 {
 		return fmt.Errorf("amocrmsink: config: negative field id: %w", chatter.ErrInvalid)
 	}
+	if c.BatchSize < 0 || c.BatchSize > amocrm.MaxComplexBatch {
+		return fmt.Errorf("amocrmsink: config: BatchSize %d is outside 0..%d: %w", c.BatchSize, amocrm.MaxComplexBatch, chatter.ErrInvalid)
+	}
+	if c.Lookup != LookupCRM && c.Lookup != LookupStore {
+		return fmt.Errorf("amocrmsink: config: unknown Lookup %d: %w", c.Lookup, chatter.ErrInvalid)
+	}
 	return nil
 }
 
+// LookupPolicy says how a person the store has no ContactLink for is looked
+// up before a lead is created for them.
+type LookupPolicy int
+
+const (
+	// LookupCRM (the default) searches amoCRM for the person's contact: by
+	// the Telegram id field, then the username field, then the phone (one
+	// GET each, until found), and reads the open leads of a contact found.
+	// A new person costs these searches before the lead is created.
+	LookupCRM LookupPolicy = iota
+	// LookupStore trusts the store's ContactLink only: a person it does not
+	// know gets a new contact inside /leads/complex, with no GET before it,
+	// and amoCRM's duplicate control merges that contact into an existing
+	// one with the same phone or e-mail (the result is then marked
+	// merged). A contact amoCRM holds under the person's Telegram id or
+	// username but not phone is not found, and the weak-key rule (never use
+	// a contact whose Telegram id differs) is amoCRM's duplicate control's
+	// call, not the sink's.
+	LookupStore
+)
+
 // Sink delivers messages to amoCRM: it maps each message with the field
-// mapping, finds or creates the person's contact (Telegram id, then
-// username, then phone; never merging on a weak key when the Telegram id
-// disagrees), threads messages onto the person's open lead as notes, and
-// otherwise creates a lead with the contact through /leads/complex plus a
-// note with the message.
+// mapping, finds or creates the person's contact (the store's link, then,
+// with LookupCRM, amoCRM by Telegram id, then username, then phone; never
+// merging on a weak key when the Telegram id disagrees), threads messages
+// onto the person's open lead as notes, and otherwise creates a lead with
+// the contact through /leads/complex plus a note with the message. With
+// Config.BatchSize > 1 concurrent deliveries share those requests (see the
+// package documentation, Batching).
 //
 // Deliver is idempotent with respect to the message key: a delivery whose
 // earlier attempt may have reached amoCRM (Delivery.Ambiguous, or any
@@ -146,6 +190,16 @@ type Sink struct {
 	log    *slog.Logger
 	stats  *RequestStats
 	holder string
+
+	// unsettled holds the lease names of people whose lead creation ended
+	// ambiguously and who have no contact link yet: with LookupStore their
+	// next delivery searches amoCRM (by Telegram id first) rather than
+	// create a second contact and lead next to the one the 504 may hide.
+	unsettled sync.Map // lease name → struct{}
+
+	leads *batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]
+	reads *batcher[int, *amocrm.Lead]
+	notes *batcher[*amocrm.Note, *amocrm.Note]
 
 	mu      sync.Mutex
 	mapper  *fieldmap.Mapper
@@ -182,7 +236,17 @@ func New(cfg Config) (*Sink, error) {
 	if stats == nil {
 		stats = NewRequestStats(cfg.Now)
 	}
-	return &Sink{cfg: cfg, log: log, stats: stats, holder: cfg.Holder, mapper: cfg.Mapper}, nil
+	if cfg.BatchSize > 1 {
+		cfg.BatchWait = cmp.Or(cfg.BatchWait, DefaultBatchWait)
+	}
+	s := &Sink{cfg: cfg, log: log, stats: stats, holder: cfg.Holder, mapper: cfg.Mapper}
+	s.leads = &batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]{
+		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads/complex", send: s.sendLeads}
+	s.reads = &batcher[int, *amocrm.Lead]{
+		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.readLeads}
+	s.notes = &batcher[*amocrm.Note, *amocrm.Note]{
+		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads/notes", send: s.sendNotes}
+	return s, nil
 }
 
 // Stats returns the request statistics the checks read.

@@ -280,14 +280,40 @@ func TestAmbiguousRetryAdoptsLeadAndNote(t *testing.T) {
 // the writes are applied but answered 504 (and some reads fail), and checks
 // in the fake that every message became exactly one lead or one note.
 func TestExactlyOnceUnderFaults(t *testing.T) {
+	exactlyOnceUnderFaults(t, envOptions{}, 8)
+}
+
+// TestExactlyOnceUnderFaultsBatched is the same with batching: a 504 on a
+// batch is ambiguous for every delivery in it. With LookupStore, a person
+// whose lead creation ended ambiguously is searched in amoCRM by the next
+// delivery, so they keep one contact too.
+func TestExactlyOnceUnderFaultsBatched(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lookup amocrmsink.LookupPolicy
+	}{{"lookup_crm", amocrmsink.LookupCRM}, {"lookup_store", amocrmsink.LookupStore}} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := envOptions{config: func(c *amocrmsink.Config) {
+				c.BatchSize, c.BatchWait, c.Lookup = amocrm.MaxComplexBatch, 20*time.Millisecond, tc.lookup
+			}}
+			exactlyOnceUnderFaults(t, o, 60)
+		})
+	}
+}
+
+func exactlyOnceUnderFaults(t *testing.T, o envOptions, workers int) {
 	n, people := 2000, 250
 	if testing.Short() {
 		n, people = 300, 40
 	}
-	e := newEnv(t, envOptions{server: []amocrmtest.Option{amocrmtest.WithFaultSeed(42)}})
+	o.server = append(o.server, amocrmtest.WithFaultSeed(42))
+	e := newEnv(t, o)
+	// The first lead creation (a whole batch when batching) is applied
+	// behind a 504 for sure; then 20% of all writes are.
+	e.srv.InjectFault(amocrmtest.Fault{Method: "POST", PathPrefix: "/api/v4/leads/complex", ApplyThenFail: true, Count: 1})
 	e.srv.InjectFault(amocrmtest.Fault{Method: "POST", ApplyThenFail: true, Fraction: 0.2})
 	e.srv.InjectFault(amocrmtest.Fault{Method: "GET", Status: 503, Fraction: 0.05})
-	p := e.runPipeline(t, chatter.PipelineConfig{Workers: 8, MaxAttempts: 100})
+	p := e.runPipeline(t, chatter.PipelineConfig{Workers: workers, MaxAttempts: 100})
 	msgs := make([]*chatter.Message, n)
 	for i := range n {
 		who := person{id: 700000000 + int64(i%people), username: "client_" + strconv.Itoa(i%people), first: "Клиент", last: strconv.Itoa(i % people)}
