@@ -25,7 +25,7 @@ const DefaultRate = 7
 // previous request's actual start, so lateness is never caught up, and the
 // guard absorbs up to 7 × 5 ms = 35 ms of arrival jitter within a window. It
 // also never bursts, which keeps a leaky-bucket gateway (nginx limit_req)
-// happy. See BENCHMARKS.d/amocrm.md for the measurements.
+// happy. See the amocrm section of BENCHMARKS.md for the measurements.
 const DefaultInterval = time.Second/DefaultRate + 5*time.Millisecond
 
 // Limiter paces the requests of one amoCRM account.
