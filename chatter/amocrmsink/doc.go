@@ -104,6 +104,16 @@
 //	pipeline, _ := chatter.NewPipeline(chatter.PipelineConfig{Store: store, Sink: sink, Workers: 64})
 //	checks := sink.Checks()                        // for the doctor
 //
+// # OAuth tokens
+//
+// With OAuth instead of a long-lived token, keep the pair in the store so
+// it survives restarts, is sealed at rest and is shared by all instances
+// (saves are compare-and-swap):
+//
+//	ts := amocrmsink.NewTokenStore(store, workspace, "example")
+//	client, _ := amocrm.NewClient("example", amocrm.WithOAuth(oauthCfg, ts))
+//	// Config.TokenExpiry: ts.Expiry, for the token check
+//
 // # Concurrency
 //
 // A Sink is safe for concurrent use; New starts no goroutines (a batch
