@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/pgstore"
 )
 
 // latencies collects per-operation durations for a p99.
@@ -51,29 +52,41 @@ func BenchmarkSaveMessage(b *testing.B) {
 	lat.report(b, n)
 }
 
-// BenchmarkSaveMessageParallel is SaveMessage from GOMAXPROCS×4 producers.
+// BenchmarkSaveMessageParallel is SaveMessage from GOMAXPROCS×4 producers,
+// with group commit (the default) and without it.
 func BenchmarkSaveMessageParallel(b *testing.B) {
-	s, _ := newStore(b)
-	ctx := b.Context()
-	var (
-		lat  latencies
-		next atomic.Int64
-	)
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			start := time.Now()
-			if _, err := s.SaveMessage(ctx, msg("ws", 1, next.Add(1)), acceptOpts(0, 5)); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(start))
-		}
-		lat.add(mine...)
-	})
-	lat.report(b, int(next.Load()))
+	for _, c := range []struct {
+		name string
+		gc   pgstore.GroupCommit
+	}{
+		{"group_commit", pgstore.GroupCommit{}},
+		{"no_group_commit", pgstore.GroupCommit{Disabled: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, pool := storeWith(b, c.gc)
+			warm(b, pool)
+			ctx := b.Context()
+			var (
+				lat  latencies
+				next atomic.Int64
+			)
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				for pb.Next() {
+					start := time.Now()
+					if _, err := s.SaveMessage(ctx, msg("ws", 1, next.Add(1)), acceptOpts(0, 5)); err != nil {
+						b.Error(err)
+						return
+					}
+					mine = append(mine, time.Since(start))
+				}
+				lat.add(mine...)
+			})
+			lat.report(b, int(next.Load()))
+		})
+	}
 }
 
 // BenchmarkSaveMessages100 is group commit: 100 messages (rows in one pgx

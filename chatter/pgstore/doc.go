@@ -10,6 +10,13 @@
 // a successful delivery and River's job completion commit in one
 // transaction. Priorities 0..3 map to River priorities 1..4.
 //
+// Concurrent SaveMessage calls share transactions (group commit, see
+// GroupCommit; on by default): the first caller of a batch commits every
+// waiting caller's message through SaveMessages' path, one transaction and
+// one WAL flush per batch, without a background goroutine. Each caller gets
+// its own result; an invalid message, or one the database rejects, fails only
+// its own call.
+//
 // Across instances: leases carry fencing tokens drawn from a sequence and
 // expire by the database clock; MTProto sessions are written only under the
 // current lease (checked in the writing statement); the rate budget is one

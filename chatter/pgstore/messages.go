@@ -140,12 +140,40 @@ type saved struct {
 
 // SaveMessage implements chatter.MessageStore: the message row and its River
 // job are written in one transaction; a duplicate key enqueues nothing.
+//
+// Concurrent calls share transactions (see GroupCommit); each caller still
+// gets its own result. An invalid message (or options) fails only its own
+// call with an error wrapping chatter.ErrInvalid, before anything is
+// written. When ctx ends while the call waits for its batch, it returns
+// ctx's error; the message may still be committed by its batch (a retry then
+// reports a duplicate), as with any write whose caller stops waiting.
 func (s *Store) SaveMessage(ctx context.Context, m *chatter.Message, opts chatter.AcceptOptions) (chatter.AcceptResult, error) {
-	res, err := s.SaveMessages(ctx, []*chatter.Message{m}, []chatter.AcceptOptions{opts})
-	if err != nil {
-		return chatter.AcceptResult{}, err
+	if s.gc == nil {
+		res, err := s.SaveMessages(ctx, []*chatter.Message{m}, []chatter.AcceptOptions{opts})
+		if err != nil {
+			return chatter.AcceptResult{}, err
+		}
+		return res[0], nil
 	}
-	return res[0], nil
+	r, err := prepare(m, opts)
+	if err != nil {
+		if m != nil {
+			return chatter.AcceptResult{}, fmt.Errorf("pgstore: save message %s: %w", m.Key, err)
+		}
+		return chatter.AcceptResult{}, fmt.Errorf("pgstore: save message: %w", err)
+	}
+	res, err := s.gc.Submit(ctx, r)
+	// Submit returns ctx.Err() itself (not wrapped) when ctx ended first.
+	if err != nil && err == ctx.Err() {
+		return chatter.AcceptResult{}, fmt.Errorf("pgstore: save message %s: %w", m.Key, err)
+	}
+	return res, err
+}
+
+// commitRows is the group commit's CommitFunc: one transaction for rows.
+func (s *Store) commitRows(ctx context.Context, rows []row) ([]chatter.AcceptResult, []error, error) {
+	out, err := s.saveRows(ctx, rows)
+	return out, nil, err
 }
 
 // SaveMessages implements chatter.MessageStore: one transaction, one round
@@ -171,6 +199,12 @@ func (s *Store) SaveMessages(ctx context.Context, ms []*chatter.Message, opts []
 		}
 		rows[i] = r
 	}
+	return s.saveRows(ctx, rows)
+}
+
+// saveRows writes prepared rows and their delivery jobs in one transaction;
+// results are in input order.
+func (s *Store) saveRows(ctx context.Context, rows []row) ([]chatter.AcceptResult, error) {
 	now := s.stamp()
 	out := make([]chatter.AcceptResult, len(rows))
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

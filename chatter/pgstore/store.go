@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/internal/groupcommit"
 )
 
 var _ chatter.Store = (*Store)(nil)
@@ -44,13 +45,42 @@ type Config struct {
 	// Lease expiry and the rate budget are judged by the database clock
 	// (clock_timestamp()) and do not use it. Defaults to time.Now.
 	Now func() time.Time
+	// GroupCommit tunes how concurrent SaveMessage calls share
+	// transactions. On by default.
+	GroupCommit GroupCommit
 }
+
+// GroupCommit tunes how concurrent SaveMessage calls share transactions: the
+// first caller of a batch leads it, waits for the previous batch's commit and
+// then writes every member's message in one transaction (SaveMessages'
+// path), so producers pay one commit (one WAL flush) per batch instead of one
+// per message. Each caller still gets its own result, and a message the
+// batch's transaction cannot take fails only its own call.
+type GroupCommit struct {
+	// Disabled makes every SaveMessage its own transaction.
+	Disabled bool
+	// MaxBatch is the most messages one transaction carries. Defaults to 256.
+	MaxBatch int
+	// MaxWait is how long the first caller of a batch waits for others
+	// before committing. A batch also keeps filling while the previous
+	// batch commits, so the default, 0, already batches under load without
+	// adding latency to a lone caller.
+	MaxWait time.Duration
+}
+
+const groupCommitDeadline = time.Minute // bounds a batch commit whose callers all left
 
 var schemaRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (c *Config) validate() error {
 	if c.Schema != "" && (!schemaRE.MatchString(c.Schema) || len(c.Schema) > 46) {
 		return fmt.Errorf("pgstore: schema %q: want letters, digits and '_' (at most 46 bytes), not starting with a digit: %w", c.Schema, chatter.ErrInvalid)
+	}
+	if c.GroupCommit.MaxBatch < 0 {
+		return fmt.Errorf("pgstore: GroupCommit.MaxBatch %d must not be negative: %w", c.GroupCommit.MaxBatch, chatter.ErrInvalid)
+	}
+	if c.GroupCommit.MaxWait < 0 {
+		return fmt.Errorf("pgstore: GroupCommit.MaxWait must not be negative: %w", chatter.ErrInvalid)
 	}
 	return nil
 }
@@ -69,7 +99,8 @@ type Store struct {
 	log    *slog.Logger
 	now    func() time.Time
 	repl   *strings.Replacer
-	river  *river.Client[pgx.Tx] // insert-only client (never started)
+	river  *river.Client[pgx.Tx]                             // insert-only client (never started)
+	gc     *groupcommit.Committer[row, chatter.AcceptResult] // nil when GroupCommit.Disabled
 }
 
 // New returns a Store on pool. The caller opens and closes the pool; New
@@ -114,6 +145,17 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: river client: %w", err)
 	}
 	s.river = client
+	if !cfg.GroupCommit.Disabled {
+		s.gc, err = groupcommit.New(s.commitRows, groupcommit.Config{
+			MaxBatch:      cfg.GroupCommit.MaxBatch,
+			MaxWait:       cfg.GroupCommit.MaxWait,
+			CommitTimeout: groupCommitDeadline,
+			Logger:        s.log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: group commit: %w: %w", err, chatter.ErrInvalid)
+		}
+	}
 	return s, nil
 }
 

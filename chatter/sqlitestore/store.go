@@ -176,7 +176,9 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: river client: %w", err)
 	}
 	s.inserts = client
-	s.gc = newGroupCommitter(s, cfg.GroupCommit)
+	if s.gc, err = newGroupCommitter(s, cfg.GroupCommit); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
