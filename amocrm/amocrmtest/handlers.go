@@ -462,14 +462,9 @@ func (s *Server) createNotes(kind string, byEntity bool) func(c *call) {
 		if !c.allowed(kind, "edit") {
 			return
 		}
-		var pathEntity int64
-		if byEntity {
-			id, ok := pathID(c.r, "id")
-			if !ok || s.st.get(kind, id) == nil {
-				writeProblem(c.w, http.StatusNotFound, "Entity not found", nil)
-				return
-			}
-			pathEntity = id
+		pathEntity, ok := s.entityFromPath(c, kind, byEntity)
+		if !ok {
+			return
 		}
 		arr, ok := c.readArray(MaxBatch)
 		if !ok {
@@ -681,14 +676,9 @@ func (s *Server) link(kind string, byEntity, unlink bool) func(c *call) {
 		if !c.allowed(kind, "edit") {
 			return
 		}
-		var pathEntity int64
-		if byEntity {
-			id, ok := pathID(c.r, "id")
-			if !ok || s.st.get(kind, id) == nil {
-				writeProblem(c.w, http.StatusNotFound, "Entity not found", nil)
-				return
-			}
-			pathEntity = id
+		pathEntity, ok := s.entityFromPath(c, kind, byEntity)
+		if !ok {
+			return
 		}
 		arr, ok := c.readArray(MaxBatch)
 		if !ok {
@@ -984,4 +974,18 @@ func (s *Server) updateTasks(single bool) func(c *call) {
 		}
 		writeHAL(c.w, http.StatusOK, obj{"_links": c.selfLink("/api/v4/tasks"), "_embedded": obj{"tasks": out}})
 	}
+}
+
+// entityFromPath returns the entity id of a /{kind}/{id}/… route (0 for the
+// batch routes without an id), answering 404 when that entity does not exist.
+func (s *Server) entityFromPath(c *call, kind string, byEntity bool) (int64, bool) {
+	if !byEntity {
+		return 0, true
+	}
+	id, ok := pathID(c.r, "id")
+	if !ok || s.st.get(kind, id) == nil {
+		writeProblem(c.w, http.StatusNotFound, "Entity not found", nil)
+		return 0, false
+	}
+	return id, true
 }
