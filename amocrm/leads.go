@@ -195,16 +195,7 @@ func (s *LeadsService) UpdateOne(ctx context.Context, lead *Lead) (*Lead, *Respo
 	if lead == nil || lead.ID == 0 {
 		return nil, nil, &InvalidRequestError{Index: -1, Reason: "lead without id"}
 	}
-	req, err := s.client.newRequest(http.MethodPatch, "/api/v4/leads/"+strconv.Itoa(lead.ID), nil, lead)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := new(Lead)
-	resp, err := s.client.do(ctx, req, out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
+	return patchOne(ctx, s.client, "/api/v4/leads/"+strconv.Itoa(lead.ID), lead)
 }
 
 // Limits of POST /api/v4/leads/complex.
