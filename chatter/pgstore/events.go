@@ -167,21 +167,8 @@ func (s *Store) CountEvents(ctx context.Context, q chatter.EventQuery) (map[chat
 		return nil, fmt.Errorf("pgstore: count events: %w", err)
 	}
 	cond, args := eventWhere(q)
-	rows, err := s.pool.Query(ctx, s.q(`SELECT error_class, count(*) FROM {schema}chatter_events`+cond+` GROUP BY error_class`), args...)
+	out, err := countBy[chatter.ErrorClass](ctx, s, `SELECT error_class, count(*) FROM {schema}chatter_events`+cond+` GROUP BY error_class`, args)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: count events: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[chatter.ErrorClass]int)
-	for rows.Next() {
-		var class string
-		var n int
-		if err := rows.Scan(&class, &n); err != nil {
-			return nil, fmt.Errorf("pgstore: count events: %w", err)
-		}
-		out[chatter.ErrorClass(class)] = n
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: count events: %w", err)
 	}
 	return out, nil

@@ -497,22 +497,28 @@ func (s *Store) CountEntries(ctx context.Context, q chatter.LedgerQuery) (map[ch
 		return nil, fmt.Errorf("pgstore: count entries: %w", err)
 	}
 	cond, args := ledgerWhere(q)
-	rows, err := s.pool.Query(ctx, s.q(`SELECT state, count(*) FROM {schema}chatter_messages`+cond+` GROUP BY state`), args...)
+	out, err := countBy[chatter.State](ctx, s, `SELECT state, count(*) FROM {schema}chatter_messages`+cond+` GROUP BY state`, args)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: count entries: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[chatter.State]int)
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("pgstore: count entries: %w", err)
-		}
-		out[chatter.State(st)] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: count entries: %w", err)
-	}
 	return out, nil
+}
+
+// countBy runs a "SELECT key, count(*) … GROUP BY key" query into a map.
+func countBy[K ~string](ctx context.Context, s *Store, query string, args []any) (map[K]int, error) {
+	rows, err := s.pool.Query(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[K]int)
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[K(k)] = n
+	}
+	return out, rows.Err()
 }
