@@ -15,15 +15,15 @@ import (
 
 // Thresholds of the server-level checks.
 const (
-	DiskWarnBelow   = 1 << 30   // 1 GiB free in the data directory
-	DiskFailBelow   = 100 << 20 // 100 MiB
-	ClockWarnSkew   = 30 * time.Second
-	ClockFailSkew   = 5 * time.Minute
-	QueueWarnAge    = 15 * time.Minute // the oldest waiting message
-	QueueFailAge    = 2 * time.Hour
-	QueueWarnDepth  = 1000
-	DeadWindow      = 24 * time.Hour
-	checkHTTPLimit  = 10 * time.Second
+	DiskWarnBelow  = 1 << 30   // 1 GiB free in the data directory
+	DiskFailBelow  = 100 << 20 // 100 MiB
+	ClockWarnSkew  = 30 * time.Second
+	ClockFailSkew  = 5 * time.Minute
+	QueueWarnAge   = 15 * time.Minute // the oldest waiting message
+	QueueFailAge   = 2 * time.Hour
+	QueueWarnDepth = 1000
+	DeadWindow     = 24 * time.Hour
+	checkHTTPLimit = 10 * time.Second
 )
 
 // fail, warn and ok fill a result in place.
