@@ -106,6 +106,7 @@ func (s *Server) complexCreate(c *call) {
 			if p.company != nil {
 				p.company.id = s.st.nextID(EntityCompanies)
 				s.st.insert(p.company)
+				c.indexed(p.company, nil)
 				c.queueHook(p.company, "add", nil)
 				p.companyID = p.company.id
 			}
@@ -115,6 +116,7 @@ func (s *Server) complexCreate(c *call) {
 					p.contact.companyID = p.companyID
 				}
 				s.st.insert(p.contact)
+				c.indexed(p.contact, nil)
 				c.queueHook(p.contact, "add", nil)
 				p.contactID = p.contact.id
 			}

@@ -44,6 +44,10 @@
 //     answers 403 with an HTML body to every request for the block period.
 //   - Faults (InjectFault): latency, 5xx for the next N requests or a seeded
 //     random fraction, and "applied but answered 504".
+//   - Search index lag (WithSearchLag, SetSearchLag): query= sees a write
+//     only after the lag, by the server clock, as amoCRM promises no time
+//     within which a new entity is searchable; filter[id], filter[created_at],
+//     with=leads and every other read see it at once.
 //   - Account webhooks: subscriptions made with POST /api/v4/webhooks receive
 //     form-encoded POSTs (leads[add][0][id]=...) on lead, contact and company
 //     add, update, status and responsible changes and on notes; posts to one
@@ -53,8 +57,8 @@
 // # Time
 //
 // Pass WithClock(clock.Now) with a ManualClock to move time in tests: token
-// expiry, the rate limiter and the block all read the server clock, so tests
-// never sleep. Injected latency is the only thing that uses real time.
+// expiry, the rate limiter, the block and the search lag all read the server
+// clock, so tests never sleep. Injected latency is the only thing that uses real time.
 //
 // # Concurrency
 //

@@ -383,6 +383,7 @@ func (c *call) commitNew(r *record) {
 		c.touchClosed(r, 0)
 	}
 	c.s.st.insert(r)
+	c.indexed(r, nil)
 	c.queueHook(r, "add", nil)
 }
 
@@ -456,6 +457,7 @@ func (s *Server) updateRecords(kind string, single bool) func(c *call) {
 							}
 							old := cur.clone()
 							*cur = *r
+							c.indexed(cur, old)
 							c.queueHook(cur, "update", old)
 							updated = append(updated, obj{"id": cur.id, "updated_at": cur.updatedAt, "request_id": reqID,
 								"_links": c.selfLink("/api/v4/" + kind + "/" + strconv.FormatInt(cur.id, 10))})
@@ -670,6 +672,10 @@ func (s *Server) listRecords(kind string) func(c *call) {
 func (s *Server) filterRecords(kind string, q *qnode, deleted bool) []*record {
 	f := q.child("filter")
 	query := strings.TrimSpace(q.child("query").first())
+	var now time.Time
+	if query != "" {
+		now = s.now()
+	}
 	ids := ints(f.child("id"))
 	names := f.child("name").all()
 	respIDs := ints(f.child("responsible_user_id"))
@@ -716,7 +722,7 @@ func (s *Server) filterRecords(kind string, q *qnode, deleted bool) []*record {
 		if !cfFilterMatch(f.child("custom_fields_values"), r) {
 			continue
 		}
-		if query != "" && !matchQuery(r, query) {
+		if query != "" && !matchQuery(r, query, now) {
 			continue
 		}
 		out = append(out, r)
@@ -799,37 +805,4 @@ func valueString(v any) string {
 		b, _ := json.Marshal(v)
 		return string(b)
 	}
-}
-
-// matchQuery implements query=: a case-insensitive substring match over the id,
-// names and every custom field value; a query of five or more digits also
-// matches phone numbers by their digits ("+7 912 345-67-89" is found by
-// "9123456789" and by "89123456789").
-func matchQuery(r *record, query string) bool {
-	lq := strings.ToLower(query)
-	if strconv.FormatInt(r.id, 10) == query {
-		return true
-	}
-	for _, s := range []string{r.name, r.firstName, r.lastName} {
-		if s != "" && strings.Contains(strings.ToLower(s), lq) {
-			return true
-		}
-	}
-	qd := digits(query)
-	phoneLike := len(qd) >= 5 && len(qd)*2 >= len(strings.TrimSpace(query))
-	for _, fv := range r.cf {
-		for _, v := range fv.Values {
-			s := valueString(v.Value)
-			if strings.Contains(strings.ToLower(s), lq) {
-				return true
-			}
-			if phoneLike && strings.EqualFold(fv.FieldCode, "PHONE") {
-				vd := digits(s)
-				if strings.Contains(vd, qd) || (len(qd) >= 10 && phoneKey(vd) == phoneKey(qd)) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

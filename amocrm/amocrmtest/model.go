@@ -357,6 +357,9 @@ type record struct {
 	tags                               []int64
 	contactIDs                         []int64 // leads: linked contacts, first is main
 	companyID                          int64   // leads and contacts
+	// search holds the versions query= sees when a search lag is set
+	// (WithSearchLag), oldest first; nil means query= sees the live record.
+	search []searchDoc
 }
 
 func (r *record) clone() *record {
@@ -364,6 +367,7 @@ func (r *record) clone() *record {
 	c.cf = cloneFieldValues(r.cf)
 	c.tags = slices.Clone(r.tags)
 	c.contactIDs = slices.Clone(r.contactIDs)
+	c.search = slices.Clone(r.search)
 	return &c
 }
 

@@ -53,6 +53,7 @@ type Server struct {
 	reqSeq      int64
 	oauth       oauthState
 	dupControl  bool
+	searchLag   time.Duration
 	deliveries  []WebhookDelivery
 	hookQueues  map[string][]url.Values // pending posts per destination; present while a worker runs
 
@@ -158,6 +159,19 @@ func WithWebhookClient(c *http.Client) Option {
 // the result carries merged: true.
 func WithDuplicateControl(on bool) Option {
 	return func(s *Server) { s.dupControl = on }
+}
+
+// WithSearchLag makes query= (the full-text search of leads, contacts and
+// companies) see a write only lag after it was made, by the server clock, as
+// amoCRM's search index does: it promises no time within which a new or
+// changed entity becomes searchable. Until then query= matches the entity as
+// it was before the write (a new entity not at all). Every other way of
+// reading (GET by id, filter[id], filter[created_at], with=leads,
+// with=contacts, ...) sees the write at once. Entities seeded with AddLead,
+// AddContact, AddCompany or WithSeed are searchable at once. The default is
+// no lag; see also SetSearchLag.
+func WithSearchLag(lag time.Duration) Option {
+	return func(s *Server) { s.searchLag = max(lag, 0) }
 }
 
 // WithSeed runs seed functions (such as DemoAccount) on the new server.

@@ -179,6 +179,7 @@ func (s *Server) createUnsortedForms(c *call) {
 			for _, r := range p.contacts {
 				r.id = s.st.nextID(EntityContacts)
 				s.st.insert(r)
+				c.indexed(r, nil)
 				p.u.ContactIDs = append(p.u.ContactIDs, r.id)
 				p.lead.contactIDs = append(p.lead.contactIDs, r.id)
 			}
