@@ -71,14 +71,22 @@ func mask(s string) string {
 	return "[REDACTED]"
 }
 
-// TokenStore persists the token of one account. Save is called with a
-// refreshed pair BEFORE the client uses it: amoCRM refresh tokens are
-// single-use, so a pair that is used but not saved is lost on restart.
+// TokenStore persists the token of one account. The client calls Save with
+// every pair amoCRM issues (code exchange, refresh) as soon as it is issued.
+// amoCRM refresh tokens are single-use: the pair just issued is the only one
+// that works, so the client never throws it away. It uses the new pair at
+// once, and when Save fails it keeps the pair in memory and retries the save
+// (see Client.TokenSaveErr); a process that exits before a save succeeds
+// loses the pair.
+//
+// Before each save, and before each refresh, the client Loads the stored
+// pair: a refresh starts from the stored pair when it is newer than the one
+// in memory (rotated by another process), and a save that failed is
+// reconciled against what the store holds (see Client.SaveToken).
 //
 // Load returns ErrNoToken when nothing is stored. Implementations must be
 // safe for concurrent use; a store shared by several processes should make
-// Save atomic (the last successful refresh wins; the client re-loads before
-// refreshing so it picks up a pair rotated elsewhere).
+// Save atomic, ideally compare-and-swap against the pair last loaded.
 type TokenStore interface {
 	Load(ctx context.Context) (*Token, error)
 	Save(ctx context.Context, t *Token) error
@@ -177,20 +185,66 @@ func (cfg OAuthConfig) AuthorizationURL(state string, mode AuthMode) string {
 	return base + sep + q.Encode()
 }
 
-// authManager owns the token of one account.
+// Saving issued pairs. A pair whose save failed stays in use; the save is
+// retried by the first request, refresh or SaveToken call after a delay that
+// grows exponentially (with jitter) from tokenSaveBase to tokenSaveMax.
+const (
+	tokenSaveBase    = time.Second
+	tokenSaveMax     = time.Minute
+	tokenSaveTimeout = 15 * time.Second // one load and save
+	refreshTimeout   = 2 * time.Minute  // one refresh, shared by its callers
+)
+
+// Token events are logged with category=auth, the attribute the chatter
+// event log files them under.
+const (
+	logKeyCategory  = "category"
+	logCategoryAuth = "auth"
+)
+
+func tokenSaveDelay(n int, jitter func() float64) time.Duration {
+	return Backoff{Base: tokenSaveBase, Max: tokenSaveMax}.delay(n, jitter)
+}
+
+// authManager owns the token of one account. Every pair amoCRM issues — by
+// ExchangeCode, by the refresh on expiry or on a 401, by RefreshToken —
+// becomes current through issued, the one place a pair is adopted and saved.
 type authManager struct {
 	c      *Client
 	cfg    *OAuthConfig
 	store  TokenStore
 	static *Token
 
-	mu  sync.Mutex
-	cur *Token
+	// rot serialises issuing and saving pairs (a channel so that waiting
+	// for it respects a context): a save never races a rotation, which
+	// could otherwise put a spent pair in the store.
+	rot chan struct{}
 	sf  singleflight.Group
+
+	mu      sync.Mutex
+	cur     *Token
+	pending *unsaved // cur is in use but not stored yet
+}
+
+// unsaved is a pair in use that the TokenStore has not accepted yet.
+type unsaved struct {
+	tok *Token
+	// base is the pair the store is expected to hold: the one whose refresh
+	// token amoCRM spent to issue tok. It is nil after a code exchange,
+	// which replaces whatever is stored.
+	base     *Token
+	since    time.Time // first failed save of this pair or of the unsaved pair it replaced
+	attempts int       // failed saves, including those of the pairs it replaced
+	err      error
+	next     time.Time
+}
+
+func (p *unsaved) error() *TokenNotSavedError {
+	return &TokenNotSavedError{Since: p.since, Attempts: p.attempts, NextAttempt: p.next, ExpiresAt: p.tok.ExpiresAt, Err: p.err}
 }
 
 func newAuthManager(c *Client, cfg *OAuthConfig, store TokenStore, static *Token) *authManager {
-	a := &authManager{c: c, cfg: cfg, store: store, static: static}
+	a := &authManager{c: c, cfg: cfg, store: store, static: static, rot: make(chan struct{}, 1)}
 	if static != nil {
 		c.addSecret(static.AccessToken)
 	}
@@ -199,6 +253,26 @@ func newAuthManager(c *Client, cfg *OAuthConfig, store TokenStore, static *Token
 	}
 	return a
 }
+
+func (a *authManager) lock(ctx context.Context) error {
+	select {
+	case a.rot <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *authManager) tryLock() bool {
+	select {
+	case a.rot <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (a *authManager) unlock() { <-a.rot }
 
 func (a *authManager) canRefresh() bool {
 	if a.static != nil || a.cfg == nil {
@@ -218,6 +292,12 @@ func (a *authManager) set(t *Token) {
 	a.mu.Unlock()
 }
 
+func (a *authManager) current() *Token {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cur
+}
+
 func (a *authManager) load(ctx context.Context) (*Token, error) {
 	t, err := a.store.Load(ctx)
 	if errors.Is(err, ErrNoToken) || (err == nil && (t == nil || t.AccessToken == "")) {
@@ -232,14 +312,13 @@ func (a *authManager) load(ctx context.Context) (*Token, error) {
 }
 
 // accessToken returns a usable access token, refreshing it first when it
-// has expired.
+// has expired. It retries a failed save when one is due.
 func (a *authManager) accessToken(ctx context.Context) (string, error) {
 	if a.static != nil {
 		return a.static.AccessToken, nil
 	}
-	a.mu.Lock()
-	cur := a.cur
-	a.mu.Unlock()
+	a.retrySave(ctx)
+	cur := a.current()
 	if cur == nil {
 		t, err := a.load(ctx)
 		if err != nil {
@@ -255,25 +334,28 @@ func (a *authManager) accessToken(ctx context.Context) (string, error) {
 	if cur.LongLived() || !cur.Expired(a.c.now()) {
 		return cur.AccessToken, nil
 	}
-	if err := a.refresh(ctx, cur.AccessToken); err != nil {
+	if err := a.refresh(ctx, cur.AccessToken, false); err != nil && !isNotSaved(err) {
 		return "", err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.cur.AccessToken, nil
+	return a.current().AccessToken, nil
 }
 
 // refresh rotates the token pair unless stale is no longer the current
-// access token. Concurrent callers share one refresh (single-flight); each
-// waits only as long as its own ctx allows.
-func (a *authManager) refresh(ctx context.Context, stale string) error {
+// access token; force rotates regardless (RefreshToken). Concurrent callers
+// share one refresh (single-flight); each waits only as long as its own ctx
+// allows. A *TokenNotSavedError means the new pair is in use but not saved.
+func (a *authManager) refresh(ctx context.Context, stale string, force bool) error {
 	if a.cfg == nil || a.static != nil {
 		return &UnauthorizedError{Reason: "token cannot be refreshed"}
 	}
 	ch := a.sf.DoChan("refresh", func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
-		return a.doRefresh(rctx, stale)
+		if err := a.lock(rctx); err != nil {
+			return nil, err
+		}
+		defer a.unlock()
+		return nil, a.doRefresh(rctx, stale, force)
 	})
 	select {
 	case <-ctx.Done():
@@ -283,18 +365,32 @@ func (a *authManager) refresh(ctx context.Context, stale string) error {
 	}
 }
 
-func (a *authManager) doRefresh(ctx context.Context, stale string) (*Token, error) {
-	cur, err := a.load(ctx)
-	if err != nil {
-		return nil, err
+// doRefresh is the one refresh routine. Called with rot held.
+func (a *authManager) doRefresh(ctx context.Context, stale string, force bool) error {
+	// A pair not saved yet: try to save it before spending its refresh token.
+	_ = a.saveLocked(ctx)
+	a.mu.Lock()
+	p, cur := a.pending, a.cur
+	a.mu.Unlock()
+	var base *Token
+	if p != nil {
+		// The store still holds the pair whose refresh token is spent:
+		// continue from the pair in memory.
+		base = p.base
+	} else {
+		t, err := a.load(ctx)
+		if err != nil {
+			return err
+		}
+		cur, base = t, t
 	}
 	// Someone (another goroutine or process) has rotated already.
-	if cur.AccessToken != stale && !cur.Expired(a.c.now()) {
+	if !force && cur.AccessToken != stale && !cur.Expired(a.c.now()) {
 		a.set(cur)
-		return cur, nil
+		return nil
 	}
 	if cur.LongLived() {
-		return nil, &UnauthorizedError{Reason: "long-lived token rejected (revoked or expired)"}
+		return &UnauthorizedError{Reason: "long-lived token rejected (revoked or expired)"}
 	}
 	form := map[string]string{
 		"client_id":     a.cfg.ClientID,
@@ -316,18 +412,139 @@ func (a *authManager) doRefresh(ctx context.Context, stale string) (*Token, erro
 	}
 	if err != nil {
 		if errors.As(err, &re) && re.InvalidGrant() {
-			return nil, &UnauthorizedError{Reason: "refresh token rejected", Err: err}
+			return &UnauthorizedError{Reason: "refresh token rejected", Err: err}
 		}
-		return nil, err
+		return err
 	}
-	if err := a.store.Save(ctx, nt); err != nil {
-		// Never use a pair that is not persisted: it would be lost.
-		return nil, fmt.Errorf("amocrm: save refreshed token: %w", err)
+	return a.issued(ctx, nt, base)
+}
+
+// issued makes a pair amoCRM has just issued the current one at once, then
+// saves it. amoCRM has already revoked the previous refresh token, so the
+// pair is never dropped: when the save fails it stays in use, the save is
+// retried, and issued returns a *TokenNotSavedError. base is the pair the
+// store should still hold (nil: replace anything). Called with rot held.
+func (a *authManager) issued(ctx context.Context, nt, base *Token) error {
+	a.c.addSecret(nt.AccessToken)
+	a.c.addSecret(nt.RefreshToken)
+	a.mu.Lock()
+	a.cur = nt
+	p := &unsaved{tok: nt, base: base, since: a.c.now()}
+	if old := a.pending; old != nil {
+		// The store has lacked the live pair since the first failure.
+		p.since, p.attempts = old.since, old.attempts
 	}
-	a.set(nt)
-	a.c.logger.LogAttrs(ctx, slog.LevelInfo, "amocrm token refreshed",
-		slog.String("subdomain", a.c.Subdomain()), slog.Time("expires_at", nt.ExpiresAt))
-	return nt, nil
+	a.pending = p
+	a.mu.Unlock()
+	return a.saveLocked(ctx)
+}
+
+// retrySave retries a failed save once its delay has passed, unless a
+// rotation or a save is already running. It never fails the caller.
+func (a *authManager) retrySave(ctx context.Context) {
+	a.mu.Lock()
+	due := a.pending != nil && !a.c.now().Before(a.pending.next)
+	a.mu.Unlock()
+	if !due || !a.tryLock() {
+		return
+	}
+	defer a.unlock()
+	_ = a.saveLocked(ctx)
+}
+
+// saveLocked saves the pending pair, if any, and returns nil once it is
+// stored, or a *TokenNotSavedError. It first loads what the store holds:
+//
+//   - the pending pair itself: an earlier save that reported an error went
+//     through after all;
+//   - nothing, or the pair the pending one replaces: save;
+//   - another pair: another process saved a pair issued after this one was
+//     (only a new authorisation can do that, since this process holds the
+//     only live refresh token of its chain); the stored pair wins and
+//     becomes current.
+//
+// Called with rot held.
+func (a *authManager) saveLocked(ctx context.Context) error {
+	a.mu.Lock()
+	p := a.pending
+	a.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenSaveTimeout)
+	defer cancel()
+	stored, err := a.store.Load(sctx)
+	switch {
+	case errors.Is(err, ErrNoToken), err == nil && (stored == nil || stored.AccessToken == ""):
+		err = a.store.Save(sctx, p.tok)
+	case err != nil:
+		err = fmt.Errorf("load before save: %w", err)
+	case samePair(stored, p.tok):
+	case p.base == nil || samePair(stored, p.base):
+		err = a.store.Save(sctx, p.tok)
+	default:
+		a.superseded(ctx, p, stored)
+		return nil
+	}
+	log := a.c.logger
+	if err == nil {
+		a.mu.Lock()
+		if a.pending == p {
+			a.pending = nil
+		}
+		attempts := p.attempts
+		a.mu.Unlock()
+		if attempts == 0 {
+			log.LogAttrs(ctx, slog.LevelInfo, "amocrm token pair issued and saved",
+				slog.String(logKeyCategory, logCategoryAuth), slog.String("subdomain", a.c.Subdomain()),
+				slog.Time("expires_at", p.tok.ExpiresAt))
+		} else {
+			log.LogAttrs(ctx, slog.LevelInfo, "amocrm token pair saved after failed attempts",
+				slog.String(logKeyCategory, logCategoryAuth), slog.String("subdomain", a.c.Subdomain()),
+				slog.Int("failed_attempts", attempts), slog.Time("issued_at", p.since))
+		}
+		return nil
+	}
+	err = a.c.redactErr(err)
+	a.mu.Lock()
+	p.attempts++
+	p.err = err
+	p.next = a.c.now().Add(tokenSaveDelay(p.attempts-1, a.c.jitter))
+	nse := p.error()
+	a.mu.Unlock()
+	level := slog.LevelWarn
+	if nse.Attempts == 1 {
+		level = slog.LevelError
+	}
+	log.LogAttrs(ctx, level, "amocrm token pair not saved: it stays in use and the save is retried",
+		slog.String(logKeyCategory, logCategoryAuth), slog.String("subdomain", a.c.Subdomain()),
+		slog.Int("failed_attempts", nse.Attempts), slog.Time("issued_at", nse.Since),
+		slog.Time("next_attempt", nse.NextAttempt), slog.String("error", err.Error()))
+	return nse
+}
+
+// superseded drops the pending pair for the one another process stored.
+func (a *authManager) superseded(ctx context.Context, p *unsaved, stored *Token) {
+	a.c.addSecret(stored.AccessToken)
+	a.c.addSecret(stored.RefreshToken)
+	a.mu.Lock()
+	if a.pending == p {
+		a.pending = nil
+		a.cur = stored
+	}
+	a.mu.Unlock()
+	a.c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm token pair not saved: the store holds a newer pair saved by another process, which is used instead",
+		slog.String(logKeyCategory, logCategoryAuth), slog.String("subdomain", a.c.Subdomain()),
+		slog.Int("failed_attempts", p.attempts), slog.Time("issued_at", p.since))
+}
+
+func samePair(x, y *Token) bool {
+	return x.AccessToken == y.AccessToken && x.RefreshToken == y.RefreshToken
+}
+
+func isNotSaved(err error) bool {
+	var ns *TokenNotSavedError
+	return errors.As(err, &ns)
 }
 
 // tokenRequest calls POST /oauth2/access_token.
@@ -455,9 +672,12 @@ func (c *Client) discoverSubdomain(ctx context.Context, t *Token) (bool, error) 
 }
 
 // ExchangeCode exchanges an authorization code (from the redirect, or the
-// one an admin copies from the integration settings) for a token pair, saves
-// it to the TokenStore and starts using it. The client must have been
+// one an admin copies from the integration settings) for a token pair,
+// starts using it and saves it to the TokenStore. The client must have been
 // created with WithOAuth for the account in the redirect's referer.
+//
+// When the save fails the pair is still returned and in use, the save is
+// retried (see TokenSaveErr), and the error is a *TokenNotSavedError.
 //
 // amoCRM API docs: https://www.amocrm.ru/developers/content/oauth/step-by-step
 func (c *Client) ExchangeCode(ctx context.Context, code string) (*Token, error) {
@@ -468,80 +688,93 @@ func (c *Client) ExchangeCode(ctx context.Context, code string) (*Token, error) 
 	if code == "" {
 		return nil, errors.New("amocrm: ExchangeCode: empty code")
 	}
+	a := c.auth
+	if err := a.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer a.unlock()
 	t, err := c.tokenRequest(ctx, map[string]string{
-		"client_id":     c.auth.cfg.ClientID,
-		"client_secret": c.auth.cfg.ClientSecret,
+		"client_id":     a.cfg.ClientID,
+		"client_secret": a.cfg.ClientSecret,
 		"grant_type":    "authorization_code",
 		"code":          code,
-		"redirect_uri":  c.auth.cfg.RedirectURL,
+		"redirect_uri":  a.cfg.RedirectURL,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := c.auth.store.Save(ctx, t); err != nil {
-		return nil, fmt.Errorf("amocrm: save token: %w", err)
-	}
-	c.auth.set(t)
-	return t, nil
+	err = a.issued(ctx, t, nil)
+	cp := *t
+	return &cp, err
 }
 
 // RefreshToken forces a refresh of the OAuth token pair (single-flight with
-// any refresh in progress), saves it and returns it. Calling it regularly
+// any refresh in progress, through the same routine as the refresh on
+// expiry), starts using it, saves it and returns it. Calling it regularly
 // (e.g. weekly) keeps an idle integration's 3-month refresh token alive.
+//
+// When the save fails the new pair is still returned and in use, the save
+// is retried (see TokenSaveErr), and the error is a *TokenNotSavedError.
 //
 // amoCRM API docs: https://www.amocrm.ru/developers/content/oauth/step-by-step
 func (c *Client) RefreshToken(ctx context.Context) (*Token, error) {
 	if c.auth == nil || c.auth.cfg == nil || c.auth.static != nil {
 		return nil, errors.New("amocrm: RefreshToken needs a client created WithOAuth")
 	}
-	cur, err := c.auth.load(ctx)
-	if err != nil {
+	err := c.auth.refresh(ctx, "", true)
+	if err != nil && !isNotSaved(err) {
 		return nil, err
 	}
-	// Mark the stored token as stale regardless of its expiry.
-	c.auth.mu.Lock()
-	c.auth.cur = cur
-	c.auth.mu.Unlock()
-	stale := *cur
-	stale.ExpiresAt = time.Unix(1, 0)
-	if err := c.auth.refreshForced(ctx, &stale); err != nil {
-		return nil, err
+	cp := *c.auth.current()
+	return &cp, err
+}
+
+// TokenSaveErr reports whether every OAuth pair amoCRM issued to this client
+// is stored. It returns nil when it is (or when the client has no OAuth),
+// and a *TokenNotSavedError while the pair in use has failed to save: since
+// when, how many attempts, the latest error and the next attempt. The save
+// is retried by the first request, refresh or SaveToken call after the
+// retry delay (1 s, doubling up to 1 minute, with jitter); nothing retries
+// it while the client is idle, so an owner that wants the pair stored
+// promptly calls SaveToken periodically.
+//
+// While a pair is not saved, a process that exits loses it and the
+// integration must be authorised again (amoCRM has already revoked the
+// previous refresh token). Other processes sharing the store keep working
+// with the previous pair until its access token expires; their refresh then
+// fails with *UnauthorizedError (its refresh token is spent) until the save
+// succeeds, after which they load the new pair.
+func (c *Client) TokenSaveErr() error {
+	if c.auth == nil {
+		return nil
 	}
 	c.auth.mu.Lock()
 	defer c.auth.mu.Unlock()
-	cp := *c.auth.cur
-	return &cp, nil
+	if p := c.auth.pending; p != nil && p.attempts > 0 {
+		return p.error()
+	}
+	return nil
 }
 
-func (a *authManager) refreshForced(ctx context.Context, cur *Token) error {
-	ch := a.sf.DoChan("refresh", func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		form := map[string]string{
-			"client_id":     a.cfg.ClientID,
-			"client_secret": a.cfg.ClientSecret,
-			"grant_type":    "refresh_token",
-			"refresh_token": cur.RefreshToken,
-			"redirect_uri":  a.cfg.RedirectURL,
-		}
-		nt, err := a.c.tokenRequest(rctx, form)
-		if err != nil {
-			var re *RefreshError
-			if errors.As(err, &re) && re.InvalidGrant() {
-				return nil, &UnauthorizedError{Reason: "refresh token rejected", Err: err}
-			}
-			return nil, err
-		}
-		if err := a.store.Save(rctx, nt); err != nil {
-			return nil, fmt.Errorf("amocrm: save refreshed token: %w", err)
-		}
-		a.set(nt)
-		return nt, nil
-	})
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case res := <-ch:
-		return res.Err
+// SaveToken retries at once to save the OAuth pair in use whose save failed
+// (see TokenSaveErr), without waiting for the retry delay. It returns nil
+// when every issued pair is stored, or a *TokenNotSavedError. When the store
+// turns out to hold a pair saved by another process after this one was
+// issued (a new authorisation), that pair wins and becomes current.
+func (c *Client) SaveToken(ctx context.Context) error {
+	a := c.auth
+	if a == nil || a.static != nil {
+		return nil
 	}
+	a.mu.Lock()
+	p := a.pending
+	a.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if err := a.lock(ctx); err != nil {
+		return err
+	}
+	defer a.unlock()
+	return a.saveLocked(ctx)
 }

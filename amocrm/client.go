@@ -539,7 +539,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		case status == http.StatusUnauthorized:
 			if c.auth != nil && c.auth.canRefresh() && !refreshed && !req.noAuth {
 				refreshed = true
-				if err := c.auth.refresh(ctx, lastBearerTok); err != nil {
+				if err := c.auth.refresh(ctx, lastBearerTok, false); err != nil && !isNotSaved(err) {
 					return resp, err
 				}
 				continue

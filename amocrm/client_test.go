@@ -477,12 +477,18 @@ func TestRefreshSavedBeforeUse(t *testing.T) {
 		t.Errorf("second rotation: %v, refreshes %d", tok, srv.count())
 	}
 
-	// A failing store: the refreshed pair is not used, the error surfaces.
+	// A failing store: amoCRM has spent refresh-2, so the refreshed pair is
+	// used anyway (the call succeeds) and the failure is reported.
 	store2 := &orderedStore{fail: errors.New("disk full")}
 	_ = store2.MemoryTokenStore.Save(t.Context(), &Token{AccessToken: "old", RefreshToken: "refresh-2", ExpiresAt: time.Now().Add(-time.Hour)})
-	c2, _ := NewClient("example", WithBaseURL(b.srv.URL), WithLimiter(Unlimited()), WithOAuth(testOAuth, store2))
-	if _, _, err := c2.Account.Get(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("store failure: err = %v", err)
+	b2 := setup(t, srv) // without the saved-before-use check above
+	c2, _ := NewClient("example", WithBaseURL(b2.srv.URL), WithLimiter(Unlimited()), WithOAuth(testOAuth, store2))
+	if _, _, err := c2.Account.Get(t.Context(), nil); err != nil {
+		t.Fatalf("store failure: err = %v, want the call to succeed with the unsaved pair", err)
+	}
+	var ns *TokenNotSavedError
+	if err := c2.TokenSaveErr(); !errors.As(err, &ns) || !strings.Contains(err.Error(), "disk full") || ns.Attempts != 1 {
+		t.Fatalf("TokenSaveErr = %v", err)
 	}
 }
 

@@ -424,3 +424,45 @@ func (e *BatchError) Unwrap() error { return e.Err }
 func isRU(lang string) bool {
 	return strings.HasPrefix(strings.ToLower(lang), "ru")
 }
+
+// TokenNotSavedError reports that an OAuth pair amoCRM issued is in use but
+// the TokenStore has not stored it: a save failed and is being retried.
+// Requests keep working with the pair; but a process that exits before a
+// save succeeds loses it, and since amoCRM revoked the previous refresh
+// token when it issued this pair, the integration would then have to be
+// authorised again. Client.TokenSaveErr returns it while that lasts;
+// ExchangeCode and RefreshToken return it along with the new pair.
+type TokenNotSavedError struct {
+	// Since is when the store stopped holding the pair in use: when amoCRM
+	// issued the first pair that could not be saved (a later refresh of an
+	// unsaved pair keeps Since).
+	Since time.Time
+	// Attempts is how many saves have failed since then.
+	Attempts int
+	// NextAttempt is the earliest time a request, a refresh or
+	// Client.SaveToken retries the save.
+	NextAttempt time.Time
+	// ExpiresAt is when the pair's access token expires.
+	ExpiresAt time.Time
+	// Err is the latest save error, with token values redacted.
+	Err error
+}
+
+// Error implements error.
+func (e *TokenNotSavedError) Error() string {
+	return fmt.Sprintf("amocrm: token pair issued at %s is in use but not saved (%d failed attempts): %v",
+		e.Since.UTC().Format(time.RFC3339), e.Attempts, e.Err)
+}
+
+// Unwrap returns the latest save error.
+func (e *TokenNotSavedError) Unwrap() error { return e.Err }
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *TokenNotSavedError) Message(lang string) string {
+	if isRU(lang) {
+		return fmt.Sprintf("Новая пара токенов amoCRM, полученная %s, используется, но не сохранена в хранилище (неудачных попыток: %d; последняя ошибка: %v). Сохранение повторяется автоматически. Не перезапускайте процесс, пока оно не пройдёт: иначе пара будет потеряна и интеграцию придётся авторизовать заново.",
+			e.Since.UTC().Format("02.01.2006 15:04:05 UTC"), e.Attempts, e.Err)
+	}
+	return fmt.Sprintf("A new amoCRM token pair, issued at %s, is in use but not saved in the store (%d failed attempts; latest error: %v). The save is retried automatically. Do not restart the process until it succeeds: the pair would be lost and the integration would have to be authorised again.",
+		e.Since.UTC().Format(time.RFC3339), e.Attempts, e.Err)
+}
