@@ -487,6 +487,10 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, err
 		}
+		// A block may have opened while this request waited for its slot.
+		if until, status, open := c.circuit.check(c.now()); open {
+			return nil, &BlockedError{StatusCode: status, Until: until, now: c.now}
+		}
 		var bearer string
 		if c.auth != nil && !req.noAuth {
 			tok, err := c.auth.accessToken(ctx)
@@ -557,7 +561,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		case status == http.StatusTooManyRequests:
 			now := c.now()
 			if until, opened := c.circuit.record429(now, c.policy); opened {
-				c.limiter.Throttled(until.Sub(now))
+				c.throttled(ctx, until.Sub(now))
 				c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm circuit open after repeated 429",
 					slog.String("subdomain", c.Subdomain()), slog.Time("until", until))
 				return resp, &BlockedError{StatusCode: status, Until: until, Cause: ae, now: c.now}
@@ -566,7 +570,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 			if ra := retryAfterHeader(hr, now); ra > d {
 				d = ra
 			}
-			c.limiter.Throttled(d)
+			c.throttled(ctx, d)
 			if retries429 >= c.backoff.Retries {
 				return resp, &RateLimitError{APIError: ae, retryAfter: d}
 			}
@@ -582,7 +586,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 			continue
 		case status == http.StatusForbidden && !isJSON(body):
 			until := c.circuit.block(c.now(), c.policy.Cooldown403, status)
-			c.limiter.Throttled(c.policy.Cooldown403)
+			c.throttled(ctx, c.policy.Cooldown403)
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm API access blocked (403 HTML), circuit open",
 				slog.String("subdomain", c.Subdomain()), slog.Time("until", until))
 			return resp, &BlockedError{StatusCode: status, Until: until, Cause: ae, now: c.now}
@@ -605,6 +609,16 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 			return resp, &PaymentRequiredError{ae}
 		}
 		return resp, ae
+	}
+}
+
+// throttled tells the limiter amoCRM pushed back. A limiter that could not
+// pass the pause on (a shared budget whose store failed) is logged; the
+// client's own backoff and circuit still apply.
+func (c *Client) throttled(ctx context.Context, d time.Duration) {
+	if err := c.limiter.Throttled(ctx, d); err != nil {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm limiter could not record the pause",
+			slog.String("subdomain", c.Subdomain()), slog.Duration("pause", d), slog.String("error", c.redact(err.Error())))
 	}
 }
 

@@ -682,10 +682,11 @@ type recordingLimiter struct {
 }
 
 func (l *recordingLimiter) Wait(ctx context.Context) error { return ctx.Err() }
-func (l *recordingLimiter) Throttled(d time.Duration) {
+func (l *recordingLimiter) Throttled(_ context.Context, d time.Duration) error {
 	l.mu.Lock()
 	l.max = max(l.max, d)
 	l.mu.Unlock()
+	return nil
 }
 func (l *recordingLimiter) throttledMax() time.Duration {
 	l.mu.Lock()
@@ -1121,7 +1122,7 @@ func TestDefaultLimiterThrottled(t *testing.T) {
 	l := NewLimiter(1000, 1).(*rateLimiter)
 	now := time.Unix(0, 0)
 	l.now = func() time.Time { return now }
-	l.Throttled(time.Hour)
+	_ = l.Throttled(t.Context(), time.Hour)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := l.Wait(ctx); !errors.Is(err, context.Canceled) {

@@ -31,13 +31,18 @@ const DefaultInterval = time.Second/DefaultRate + 5*time.Millisecond
 // Limiter paces the requests of one amoCRM account.
 //
 // Wait blocks until a request may be sent or ctx ends (returning ctx's
-// error). Throttled tells the limiter that amoCRM pushed back (429, or a
-// block) and that no request should be sent for d; a limiter shared between
-// processes (for example a GCRA row in PostgreSQL) should move its clock so
-// that every instance pauses. Implementations must be safe for concurrent use.
+// error); any other error fails the request before it is sent. Throttled
+// tells the limiter that amoCRM pushed back — a 429 (d is the backoff
+// delay), repeated 429s or a 403 block (d is the circuit's cool-down) — and
+// that no request should be sent for d. A limiter shared between processes
+// (amocrmsink's budget limiter: a GCRA row in the chatter store) moves the
+// shared clock so that every instance pauses; an error from Throttled means
+// the pause may not have reached the other instances (the client logs it
+// and still backs off itself). Implementations must be safe for concurrent
+// use.
 type Limiter interface {
 	Wait(ctx context.Context) error
-	Throttled(d time.Duration)
+	Throttled(ctx context.Context, d time.Duration) error
 }
 
 // NewLimiter returns the in-process default Limiter: rps requests per second
@@ -100,13 +105,14 @@ func (l *intervalLimiter) Wait(ctx context.Context) error {
 	}
 }
 
-func (l *intervalLimiter) Throttled(d time.Duration) {
+func (l *intervalLimiter) Throttled(_ context.Context, d time.Duration) error {
 	until := l.now().Add(d)
 	l.mu.Lock()
 	if until.After(l.pausedUntil) {
 		l.pausedUntil = until
 	}
 	l.mu.Unlock()
+	return nil
 }
 
 // Unlimited returns a Limiter that never waits (for tests and for callers
@@ -115,8 +121,8 @@ func Unlimited() Limiter { return unlimited{} }
 
 type unlimited struct{}
 
-func (unlimited) Wait(ctx context.Context) error { return ctx.Err() }
-func (unlimited) Throttled(time.Duration)        {}
+func (unlimited) Wait(ctx context.Context) error                 { return ctx.Err() }
+func (unlimited) Throttled(context.Context, time.Duration) error { return nil }
 
 type rateLimiter struct {
 	lim *rate.Limiter
@@ -138,13 +144,14 @@ func (l *rateLimiter) Wait(ctx context.Context) error {
 	return l.lim.Wait(ctx)
 }
 
-func (l *rateLimiter) Throttled(d time.Duration) {
+func (l *rateLimiter) Throttled(_ context.Context, d time.Duration) error {
 	until := l.now().Add(d)
 	l.mu.Lock()
 	if until.After(l.pausedUntil) {
 		l.pausedUntil = until
 	}
 	l.mu.Unlock()
+	return nil
 }
 
 // sleepCtx waits d or until ctx ends.

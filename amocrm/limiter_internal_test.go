@@ -49,7 +49,7 @@ func TestIntervalLimiter(t *testing.T) {
 	}
 	// Throttled pauses beyond the interval.
 	now = t0.Add(10 * time.Second)
-	l.Throttled(time.Minute)
+	_ = l.Throttled(t.Context(), time.Minute)
 	now = now.Add(30 * time.Second)
 	if !blocked(t, l) {
 		t.Fatal("request during the pause did not wait")
