@@ -226,7 +226,7 @@ func Queue(l Ledger, workspace string, now func() time.Time) chatter.Check {
 		if depth == 0 {
 			return r
 		}
-		oldest, err := oldestWaiting(ctx, l, workspace, waiting)
+		oldest, _, err := OldestWaiting(ctx, l, workspace)
 		if err != nil {
 			fail(&r, chatter.T("хранилище не ответило: "+err.Error(), "the store did not answer: "+err.Error()),
 				chatter.T("Проверьте подключение к базе данных.", "Check the database connection."))
@@ -250,22 +250,22 @@ func Queue(l Ledger, workspace string, now func() time.Time) chatter.Check {
 // delivery.
 var WaitingStates = []chatter.State{chatter.StateReceived, chatter.StateQueued, chatter.StateDelivering, chatter.StateFailed}
 
-// oldestWaiting returns when the oldest waiting message was received,
-// paging through the ledger (newest first) to its end.
-func oldestWaiting(ctx context.Context, l Ledger, workspace string, states []chatter.State) (time.Time, error) {
-	q := chatter.LedgerQuery{Workspace: workspace, States: states, Limit: 1000}
+// OldestWaiting returns when the oldest message of workspace that still
+// waits for delivery arrived, and false when none waits. It pages through
+// the ledger (newest first) to its end.
+func OldestWaiting(ctx context.Context, l Ledger, workspace string) (time.Time, bool, error) {
+	q := chatter.LedgerQuery{Workspace: workspace, States: WaitingStates, Limit: 1000}
 	var oldest time.Time
 	for {
 		es, err := l.ListEntries(ctx, q)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, false, err
 		}
-		if len(es) == 0 {
-			return oldest, nil
+		if len(es) > 0 {
+			oldest = es[len(es)-1].ReceivedAt
 		}
-		oldest = es[len(es)-1].ReceivedAt
 		if len(es) < q.Limit {
-			return oldest, nil
+			return oldest, !oldest.IsZero(), nil
 		}
 		q.Before = oldest
 	}
