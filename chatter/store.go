@@ -168,7 +168,11 @@ type Queue interface {
 	// attempt the ledger shows StateDelivering; the Outcome is applied
 	// atomically with the ledger update. A job interrupted by a crash is
 	// run again (its Job.Attempt increases). Jobs of all workspaces are
-	// served; higher priority (lower number) first.
+	// served; higher priority (lower number) first. A delivery whose job the
+	// queue's machinery ended without Chatter (discarded after repeated
+	// crashes, cancelled by an operator) is marked dead with ClassInternal
+	// by a reconcile sweep, when Work starts and periodically while it runs,
+	// so no entry stays queued or delivering forever.
 	Work(ctx context.Context, cfg QueueConfig, fn WorkFunc) error
 	// Replay re-queues a dead (or failed) message for a fresh round of
 	// attempts. It returns ErrNotFound for an unknown key and ErrConflict

@@ -69,6 +69,11 @@
 //     reset Job.Attempt: the next attempt is numbered after the previous ones
 //     (so Delivery.Ambiguous holds) and MaxAttempts grows by a fresh round;
 //     LastError/LastClass carry the failure that made it dead.
+//   - Reconcile: every store implements QueueFaults (a test hook that ends a
+//     delivery job the way River's rescuer or an operator would). An entry
+//     whose job ended that way is dead with ClassInternal and a reason once
+//     Work starts, the WorkFunc never sees it, entries with live jobs are
+//     untouched, and Replay revives it with the attempts still counted.
 //   - Contacts: usernames are stored and matched lower case without '@'; a
 //     query with no keys is ErrNotFound; SaveContact replaces the link of
 //     l.ContactID (ErrInvalid when ContactID ≤ 0).

@@ -47,11 +47,14 @@ func (s *MemStore) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	s.mu.Lock()
+	s.reconcileLocked(log)
+	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for {
-				j, job := s.claim(ctx)
+				j, job := s.claim(ctx, log)
 				if j == nil {
 					return
 				}
@@ -86,13 +89,14 @@ func runJob(ctx context.Context, timeout time.Duration, fn chatter.WorkFunc, job
 
 // claim waits for a due job, marks it delivering and returns it, or returns
 // nil when ctx ends.
-func (s *MemStore) claim(ctx context.Context) (*memJob, *chatter.Job) {
+func (s *MemStore) claim(ctx context.Context, log *slog.Logger) (*memJob, *chatter.Job) {
 	for {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
 		s.mu.Lock()
 		now := s.now()
+		s.reconcileLocked(log)
 		s.promoteLocked(now)
 		if j := s.popReadyLocked(); j != nil {
 			j.running = true
@@ -134,7 +138,7 @@ func (s *MemStore) claim(ctx context.Context) (*memJob, *chatter.Job) {
 // runnable reports whether a heap item still stands for a job waiting to run.
 func (it jobItem) runnable() bool {
 	j := it.j
-	if it.gen != j.gen || j.running || j.done {
+	if it.gen != j.gen || j.running || j.done || j.ended != "" {
 		return false
 	}
 	st := j.entry.e.State
@@ -242,6 +246,8 @@ func (s *MemStore) Replay(ctx context.Context, workspace string, key chatter.Key
 	}
 	now := s.now()
 	j := me.job
+	j.ended = "" // a new round is a new job
+	delete(s.endedJobs, me)
 	j.maxTries = me.e.Attempts + me.round
 	me.e.State = chatter.StateQueued
 	me.e.NextAt = now
@@ -249,5 +255,71 @@ func (s *MemStore) Replay(ctx context.Context, workspace string, key chatter.Key
 	j.runAt = now
 	s.scheduleLocked(j, now)
 	s.wakeLocked()
+	return nil
+}
+
+// reconcileReason is the error text of an entry the reconcile sweep marks dead.
+const reconcileReason = "the delivery job was discarded or cancelled in the queue; replay to try again"
+
+// reconcileLocked is the reconcile sweep of the SQL stores: an entry whose
+// job ended outside Chatter (EndDeliveryJobForTest) while it was queued,
+// delivering or failed is marked dead with class internal. Work runs it when
+// it starts and whenever a worker looks for a job.
+func (s *MemStore) reconcileLocked(log *slog.Logger) {
+	if len(s.endedJobs) == 0 {
+		return
+	}
+	now := s.now()
+	n := 0
+	for me := range s.endedJobs {
+		delete(s.endedJobs, me)
+		e := &me.e
+		switch e.State {
+		case chatter.StateQueued, chatter.StateDelivering, chatter.StateFailed:
+		default:
+			continue
+		}
+		e.State = chatter.StateDead
+		e.ErrorClass, e.LastError = chatter.ClassInternal, reconcileReason
+		e.NextAt = time.Time{}
+		e.UpdatedAt = now
+		n++
+	}
+	if n > 0 {
+		log.LogAttrs(context.Background(), slog.LevelWarn, "ledger entries without a live job marked dead", slog.Int("count", n))
+	}
+}
+
+// EndDeliveryJobForTest is for tests (TestStore's reconcile cases): it ends
+// the job of key's current delivery round as the SQL stores' River would
+// without Chatter, with state "discarded" (its rescuer gave up on it) or
+// "cancelled" (an operator cancelled it), and leaves the ledger entry as it
+// is; the reconcile sweep of Work then marks the entry dead. A job that is
+// running or finished is refused with chatter.ErrConflict.
+func (s *MemStore) EndDeliveryJobForTest(ctx context.Context, workspace string, key chatter.Key, state string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if state != "discarded" && state != "cancelled" {
+		return fmt.Errorf("chattertest: end delivery job: %w", invalidf("state", "состояние должно быть discarded или cancelled",
+			"state must be discarded or cancelled, not "+state))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	me, ok := s.entries[entryKey{workspace, key}]
+	if !ok {
+		return fmt.Errorf("chattertest: end delivery job %s: %w", key, chatter.ErrNotFound)
+	}
+	j := me.job
+	if j == nil || j.done || j.running || j.ended != "" {
+		return fmt.Errorf("chattertest: end delivery job %s: no waiting job: %w", key, chatter.ErrConflict)
+	}
+	switch me.e.State {
+	case chatter.StateQueued, chatter.StateFailed:
+	default:
+		return fmt.Errorf("chattertest: end delivery job %s in state %s: %w", key, me.e.State, chatter.ErrConflict)
+	}
+	j.ended = state
+	s.endedJobs[me] = true
 	return nil
 }

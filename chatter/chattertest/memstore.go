@@ -44,6 +44,7 @@ type MemStore struct {
 	events      []*chatter.Event // in ID order
 	settings    map[wsName]*chatter.Setting
 	budgets     map[wsName]time.Time // theoretical arrival time per key
+	endedJobs   map[*memEntry]bool   // entries whose job ended outside Chatter, for the reconcile sweep
 }
 
 var _ chatter.Store = (*MemStore)(nil)
@@ -92,6 +93,7 @@ func NewMemStore(opts ...MemOption) *MemStore {
 		checkpoints: make(map[checkpointKey]*chatter.Checkpoint),
 		settings:    make(map[wsName]*chatter.Setting),
 		budgets:     make(map[wsName]time.Time),
+		endedJobs:   make(map[*memEntry]bool),
 	}
 	for _, o := range opts {
 		o(s)
@@ -136,7 +138,8 @@ type memJob struct {
 	runAt    time.Time // not before
 	gen      int64     // bumped on every (re)scheduling; stale heap items are skipped
 	running  bool
-	done     bool // delivered
+	done     bool   // delivered
+	ended    string // "discarded" or "cancelled": ended outside Chatter (EndDeliveryJobForTest) until Replay
 }
 
 // jobItem is a scheduled job in a heap, valid while gen matches the job's.

@@ -35,6 +35,16 @@ var mutants = []mutant{
 	{"double-delivery", "Queue/Delivered", func(s *chattertest.MemStore) chatter.Store { return doubleWork{s} }},
 	{"attempt-not-counted", "Queue/Retry", func(s *chattertest.MemStore) chatter.Store { return attemptOne{s} }},
 	{"lease-ignores-workspace", "Isolation/Workspaces", func(s *chattertest.MemStore) chatter.Store { return leaseAnyWorkspace{s} }},
+	{"reconcile-missing", "Queue/ReconcileDiscarded", func(s *chattertest.MemStore) chatter.Store { return noReconcile{s} }},
+}
+
+// noReconcile ignores jobs that ended outside the queue: the entry is worked
+// as if nothing happened (a store without the reconcile sweep leaves it
+// stuck instead; the suite catches both).
+type noReconcile struct{ *chattertest.MemStore }
+
+func (noReconcile) EndDeliveryJobForTest(context.Context, string, chatter.Key, string) error {
+	return nil
 }
 
 // noDedupe hides duplicates from the caller.

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
 	"github.com/chatterhq/sdk/chatter"
 )
 
@@ -27,6 +30,50 @@ var queueTests = []storeTest{
 	{"StopMidDelivery", testQueueStopMidDelivery},
 	{"StopAppliesLateOutcome", testQueueStopLateOutcome},
 	{"WorkArguments", testQueueWorkArguments},
+	{"ReconcileDiscarded", testQueueReconcileDiscarded},
+	{"ReconcileCancelledFailed", testQueueReconcileCancelledFailed},
+	{"ReconcileRefusesRunningJob", testQueueReconcileRefusesRunning},
+}
+
+// QueueFaults is implemented by every Store for TestStore, and only for
+// tests: it makes happen on purpose what a queue does to a delivery job
+// outside Chatter, so the suite can check that the ledger does not keep a
+// message queued or delivering forever when it does.
+//
+// EndDeliveryJobForTest ends the job of key's current delivery round with
+// state "discarded" (River's rescuer gave up on a job whose process kept
+// dying) or "cancelled" (an operator cancelled it in River's UI), without
+// touching the ledger entry. A job that is running or finished is refused
+// with chatter.ErrConflict; an unknown key is chatter.ErrNotFound. Work's
+// reconcile sweep, which runs when Work starts (and periodically while it
+// runs), must then mark the entry dead with class internal and a reason, and
+// Replay must revive it.
+type QueueFaults interface {
+	EndDeliveryJobForTest(ctx context.Context, workspace string, key chatter.Key, state string) error
+}
+
+// queueFaults returns s's QueueFaults, failing the test when s has none.
+func queueFaults(t *testing.T, s chatter.Store) QueueFaults {
+	t.Helper()
+	f, ok := s.(QueueFaults)
+	require.Truef(t, ok, "%T does not implement chattertest.QueueFaults; every store must, for the reconcile cases", s)
+	return f
+}
+
+// reconciled is what a reconciled entry must look like.
+func checkReconciled(t *testing.T, e *chatter.LedgerEntry) {
+	t.Helper()
+	got := struct {
+		State     chatter.State
+		Class     chatter.ErrorClass
+		HasReason bool
+		NextAt    time.Time
+	}{e.State, e.ErrorClass, e.LastError != "", e.NextAt}
+	want := got
+	want.State, want.Class, want.HasReason, want.NextAt = chatter.StateDead, chatter.ClassInternal, true, time.Time{}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("reconciled entry (-want +got):\n%s", d)
+	}
 }
 
 func testQueueDelivered(t *testing.T, s chatter.Store) {
@@ -463,4 +510,102 @@ func testQueueWorkArguments(t *testing.T, s chatter.Store) {
 	case <-time.After(WaitTimeout):
 		t.Fatal("Work with a canceled context did not return")
 	}
+}
+
+// testQueueReconcileDiscarded: a queued message whose job the queue
+// discarded is marked dead when Work starts (and never handed to the
+// WorkFunc); another message with a live job is untouched; Replay revives
+// the dead one.
+func testQueueReconcileDiscarded(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	f := queueFaults(t, s)
+	lost := NewMessage(ws, -1014014, 1, "")
+	live := NewMessage(ws, -1014014, 2, "")
+	save(t, s, lost, accept(0, 3))
+	save(t, s, live, accept(3, 3))
+	require.NoError(t, f.EndDeliveryJobForTest(t.Context(), ws, lost.Key, "discarded"))
+	var log jobLog
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		log.add(j)
+		return deliveredOutcome(j)
+	})
+	waitEntry(t, s, ws, live.Key, chatter.StateDelivered)
+	e := waitEntry(t, s, ws, lost.Key, chatter.StateDead, chatter.StateDelivered)
+	checkReconciled(t, e)
+	require.Zero(t, log.count(ws, lost.Key), "the WorkFunc ran a message whose job was discarded")
+
+	require.NoError(t, s.Replay(t.Context(), ws, lost.Key), "Replay of a reconciled entry")
+	e = waitEntry(t, s, ws, lost.Key, chatter.StateDelivered)
+	w.stop(t)
+	require.Equal(t, 1, log.count(ws, lost.Key), "runs after Replay")
+	if e.Result == nil || e.Result.LeadID != 10001 || e.ErrorClass != "" {
+		t.Errorf("replayed entry = %+v, want delivered with lead 10001 and no error", e)
+	}
+	wantErr(t, "EndDeliveryJobForTest(unknown key)", f.EndDeliveryJobForTest(t.Context(), ws, NewMessage(ws, -1014014, 99, "").Key, "discarded"), chatter.ErrNotFound)
+	wantErr(t, "EndDeliveryJobForTest(delivered)", f.EndDeliveryJobForTest(t.Context(), ws, live.Key, "cancelled"), chatter.ErrConflict)
+}
+
+// testQueueReconcileCancelledFailed: a failed message waiting for its retry
+// whose job an operator cancelled is marked dead when Work starts again,
+// keeping its attempt count; Replay delivers it with the next attempt number.
+func testQueueReconcileCancelledFailed(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	f := queueFaults(t, s)
+	m := NewMessage(ws, -1015015, 1, "")
+	save(t, s, m, accept(0, 3))
+	var log jobLog
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		log.add(j)
+		return chatter.Outcome{Kind: chatter.OutcomeRetry, Class: chatter.ClassTransient, Err: "amoCRM 502", Delay: time.Hour}
+	})
+	waitEntry(t, s, ws, m.Key, chatter.StateFailed)
+	w.stop(t)
+	require.NoError(t, f.EndDeliveryJobForTest(t.Context(), ws, m.Key, "cancelled"))
+	w = startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		log.add(j)
+		return deliveredOutcome(j)
+	})
+	e := waitEntry(t, s, ws, m.Key, chatter.StateDead)
+	checkReconciled(t, e)
+	require.Equal(t, 1, e.Attempts, "attempts of the reconciled entry")
+	require.NoError(t, s.Replay(t.Context(), ws, m.Key))
+	waitEntry(t, s, ws, m.Key, chatter.StateDelivered)
+	w.stop(t)
+	jobs := log.of(ws, m.Key)
+	require.Len(t, jobs, 2)
+	if jobs[1].Attempt != 2 {
+		t.Errorf("attempt after Replay = %d, want 2 (attempts keep counting)", jobs[1].Attempt)
+	}
+}
+
+// testQueueReconcileRefusesRunning: the hook refuses a running job (River
+// cannot discard a job under a live worker), so no reconcile case can race
+// with an attempt.
+func testQueueReconcileRefusesRunning(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	f := queueFaults(t, s)
+	m := NewMessage(ws, -1016016, 1, "")
+	save(t, s, m, accept(0, 3))
+	started, release := make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(ctx context.Context, j *chatter.Job) chatter.Outcome {
+		if once.CompareAndSwap(false, true) {
+			close(started)
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return deliveredOutcome(j)
+	})
+	select {
+	case <-started:
+	case <-time.After(WaitTimeout):
+		t.Fatal("the job was not started")
+	}
+	wantErr(t, "EndDeliveryJobForTest(running)", f.EndDeliveryJobForTest(t.Context(), ws, m.Key, "discarded"), chatter.ErrConflict)
+	wantErr(t, "EndDeliveryJobForTest(bad state)", f.EndDeliveryJobForTest(t.Context(), ws, m.Key, "completed"), chatter.ErrInvalid)
+	close(release)
+	waitEntry(t, s, ws, m.Key, chatter.StateDelivered)
+	w.stop(t)
 }

@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/pgstore"
 )
 
 // TestCrashedAttemptIsRescued simulates a process killed mid-delivery: the
 // River job is left running and the ledger delivering. River's rescuer (after
-// 3 × JobTimeout) makes it runnable again; the next attempt has a higher
+// QueueTuning.RescueAfter) makes it runnable again; the next attempt has a higher
 // Attempt. A message whose interrupted attempt was its last goes dead without
 // another call.
 func TestCrashedAttemptIsRescued(t *testing.T) {
 	t.Parallel()
-	s, pool := newStore(t)
+	s, pool := storeConfigured(t, newSchema(t), pgstore.Config{Queue: pgstore.QueueTuning{RescueAfter: 2 * time.Second}})
 	ctx := t.Context()
 	again := msg("ws", 1, 1)   // 3 attempts: runs again
 	lastOne := msg("ws", 1, 2) // 1 attempt: goes dead
@@ -26,12 +27,13 @@ func TestCrashedAttemptIsRescued(t *testing.T) {
 	if _, err := s.SaveMessage(ctx, lastOne, acceptOpts(0, 1)); err != nil {
 		t.Fatal(err)
 	}
-	// The "crashed" process had taken both jobs (attempt 1) and marked them.
+	// The "crashed" process had taken both jobs (attempt 1) and marked them
+	// delivering, the attempt counted.
 	if _, err := pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
 		attempted_at = now() - interval '1 hour', attempted_by = '{crashed-host}'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE chatter_messages SET state = 'delivering'`); err != nil {
+	if _, err := pool.Exec(ctx, `UPDATE chatter_messages SET state = 'delivering', attempts = 1`); err != nil {
 		t.Fatal(err)
 	}
 	var (

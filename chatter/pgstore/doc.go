@@ -6,9 +6,11 @@
 // message row (INSERT … ON CONFLICT DO NOTHING RETURNING) and River's job in
 // the same transaction, so a duplicate key enqueues nothing and an accepted
 // message is never without its job. Work runs a River client whose worker
-// marks the ledger delivering, calls the WorkFunc and applies its Outcome;
-// a successful delivery and River's job completion commit in one
-// transaction. Priorities 0..3 map to River priorities 1..4.
+// (internal/deliveryqueue, shared with sqlitestore) marks the ledger
+// delivering and counts the attempt, calls the WorkFunc and applies its
+// Outcome; a successful delivery and River's job completion commit in one
+// transaction, and a reconcile sweep marks dead the entries whose job River
+// ended without Chatter. Priorities 0..3 map to River priorities 1..4.
 //
 // Concurrent SaveMessage calls share transactions (group commit, see
 // GroupCommit; on by default): the first caller of a batch commits every

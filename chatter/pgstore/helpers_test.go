@@ -88,8 +88,15 @@ func testSealer(t testing.TB) *chatter.Sealer {
 // storeOn returns a migrated Store on its own pool in schema.
 func storeOn(t testing.TB, schema string) (*pgstore.Store, *pgxpool.Pool) {
 	t.Helper()
+	return storeConfigured(t, schema, pgstore.Config{})
+}
+
+// storeConfigured is storeOn with cfg (its Sealer and Schema are set here).
+func storeConfigured(t testing.TB, schema string, cfg pgstore.Config) (*pgstore.Store, *pgxpool.Pool) {
+	t.Helper()
 	pool := openPool(t, schema, 12)
-	s, err := pgstore.New(pool, pgstore.Config{Sealer: testSealer(t), Schema: schema})
+	cfg.Sealer, cfg.Schema = testSealer(t), schema
+	s, err := pgstore.New(pool, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/internal/deliveryqueue"
 )
 
 // Limits from the contracts in chatter/store.go.
@@ -21,27 +21,6 @@ const (
 	defaultListLimit = 100
 	maxListLimit     = 1000
 )
-
-// deliverArgs are a delivery job's River arguments. Round fences jobs of an
-// earlier delivery round (before a Replay); Base is the number of attempts
-// made in earlier rounds, so Job.Attempt keeps counting across Replay.
-type deliverArgs struct {
-	MessageID int64  `json:"message_id"`
-	Workspace string `json:"workspace"`
-	Round     int    `json:"round"`
-	Base      int    `json:"base,omitempty"`
-}
-
-// Kind implements river.JobArgs.
-func (deliverArgs) Kind() string { return "chatter_deliver" }
-
-// insertOpts places a delivery on the queue. River's MaxAttempts gets one
-// attempt more than the round allows, so that a job rescued after a crash
-// during its last attempt reaches the worker, which records it dead on the
-// ledger instead of River discarding it silently.
-func insertOpts(priority, maxAttempts int) *river.InsertOpts {
-	return &river.InsertOpts{Queue: QueueName, Priority: priority + 1, MaxAttempts: maxAttempts + 1}
-}
 
 func checkOptions(o chatter.AcceptOptions) error {
 	if o.Priority < 0 || o.Priority > maxPriority {
@@ -237,26 +216,15 @@ func (s *Store) saveRows(ctx context.Context, rows []row) ([]chatter.AcceptResul
 				}
 			}
 		}
-		var jobs []river.InsertManyParams
+		var jobs []deliveryqueue.NewDelivery
 		for i, r := range rows {
 			out[i] = chatter.AcceptResult{Duplicate: !res[i].inserted, State: chatter.State(res[i].state)}
 			if res[i].inserted && r.state == chatter.StateQueued {
-				jobs = append(jobs, river.InsertManyParams{
-					Args:       deliverArgs{MessageID: res[i].id, Workspace: r.m.Workspace, Round: 1},
-					InsertOpts: insertOpts(r.opts.Priority, r.opts.MaxAttempts),
-				})
+				jobs = append(jobs, deliveryqueue.NewDelivery{MessageID: res[i].id, Workspace: r.m.Workspace, Priority: r.opts.Priority})
 			}
 		}
-		switch len(jobs) {
-		case 0:
-		case 1:
-			if _, err := s.river.InsertTx(ctx, tx, jobs[0].Args, jobs[0].InsertOpts); err != nil {
-				return fmt.Errorf("pgstore: enqueue delivery: %w", err)
-			}
-		default:
-			if _, err := s.river.InsertManyTx(ctx, tx, jobs); err != nil {
-				return fmt.Errorf("pgstore: enqueue deliveries: %w", err)
-			}
+		if err := s.queue.Enqueue(ctx, tx, jobs); err != nil {
+			return fmt.Errorf("pgstore: enqueue deliveries: %w", err)
 		}
 		return nil
 	})

@@ -13,17 +13,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/internal/deliveryqueue"
 	"github.com/chatterhq/sdk/internal/groupcommit"
 )
 
 var _ chatter.Store = (*Store)(nil)
 
 // QueueName is the River queue that carries delivery jobs.
-const QueueName = "chatter_delivery"
+const QueueName = deliveryqueue.DeliveryQueue
 
 // ErrNoSealer is returned by the token and session methods of a Store built
 // without Config.Sealer: secrets are never stored in plain text.
@@ -48,6 +48,8 @@ type Config struct {
 	// GroupCommit tunes how concurrent SaveMessage calls share
 	// transactions. On by default.
 	GroupCommit GroupCommit
+	// Queue tunes the River client Work runs.
+	Queue QueueTuning
 }
 
 // GroupCommit tunes how concurrent SaveMessage calls share transactions: the
@@ -99,7 +101,7 @@ type Store struct {
 	log    *slog.Logger
 	now    func() time.Time
 	repl   *strings.Replacer
-	river  *river.Client[pgx.Tx]                             // insert-only client (never started)
+	queue  *deliveryqueue.Queue[pgx.Tx, *riverpgxv5.Driver]
 	gc     *groupcommit.Committer[row, chatter.AcceptResult] // nil when GroupCommit.Disabled
 }
 
@@ -137,14 +139,14 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		prefix = pgx.Identifier{s.schema}.Sanitize() + "."
 	}
 	s.repl = strings.NewReplacer("{schema}", prefix)
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Schema: s.schema,
-		Logger: s.log,
+	q, err := deliveryqueue.New(riverpgxv5.New(pool), ledger{s}, deliveryqueue.Config{
+		Name: "pgstore", Schema: s.schema, Logger: s.log, Now: s.now,
+		Tuning: deliveryqueue.Tuning(cfg.Queue),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: river client: %w", err)
+		return nil, err
 	}
-	s.river = client
+	s.queue = q
 	if !cfg.GroupCommit.Disabled {
 		s.gc, err = groupcommit.New(s.commitRows, groupcommit.Config{
 			MaxBatch:      cfg.GroupCommit.MaxBatch,

@@ -34,14 +34,16 @@
 // each caller returns after the commit with its own result, and an invalid
 // message fails only its own call. SaveMessages writes a batch directly.
 //
-// Work runs a River client whose worker marks the ledger delivering, calls the
+// Work runs a River client whose worker (internal/deliveryqueue, shared with
+// pgstore) marks the ledger delivering and counts the attempt, calls the
 // WorkFunc and applies its Outcome. A delivered outcome and River's
 // JobCompleteTx commit in one transaction, so a crash never causes a second
 // delivery of a recorded success; a crash mid-call is rescued by River after
 // QueueTuning.RescueAfter and retried with a higher attempt, which a sink sees
-// as ambiguous. Retries honour Outcome.Delay through the worker's NextRetry,
-// snoozes use river.JobSnooze (no attempt used) and dead deliveries are
-// cancelled jobs; Replay starts a new round with a new job.
+// as ambiguous. Retries and snoozes wait Outcome.Delay as River snoozes (the
+// ledger, not River, counts the attempts), dead deliveries are cancelled jobs,
+// and Replay starts a new round with a new job. A reconcile sweep marks dead
+// the entries whose job River ended without Chatter.
 //
 // One connection: while a transaction is open, the code inside it uses only
 // that transaction (River's *Tx functions included); any other use of the

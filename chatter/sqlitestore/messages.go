@@ -9,22 +9,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/riverqueue/river"
-
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/internal/deliveryqueue"
 )
-
-// deliveryArgs are the River job arguments of one delivery. Round guards
-// against a job outliving a Replay: only the job of the message's current
-// round does anything.
-type deliveryArgs struct {
-	MessageID int64  `json:"message_id"`
-	Round     int64  `json:"round"`
-	Workspace string `json:"workspace"` // for River's UI and logs only
-}
-
-// Kind implements river.JobArgs.
-func (deliveryArgs) Kind() string { return deliveryJobKind }
 
 // prepared is a validated message with its encoded columns, ready to write.
 // Encoding happens in the caller's goroutine, outside any transaction.
@@ -173,7 +160,7 @@ func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) (
 	}
 	defer stmt.Close()
 	results := make([]chatter.AcceptResult, len(ps))
-	var jobs []river.InsertManyParams
+	var jobs []deliveryqueue.NewDelivery
 	for i, p := range ps {
 		now := nanos(s.now())
 		state, nextAt := chatter.StateFiltered, any(nil)
@@ -202,27 +189,13 @@ func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) (
 		}
 		results[i] = chatter.AcceptResult{State: state}
 		if p.opts.Verdict.Accept {
-			jobs = append(jobs, river.InsertManyParams{
-				Args:       deliveryArgs{MessageID: id, Round: 1, Workspace: p.m.Workspace},
-				InsertOpts: jobInsertOpts(p.opts.Priority, p.opts.MaxAttempts),
-			})
+			jobs = append(jobs, deliveryqueue.NewDelivery{MessageID: id, Workspace: p.m.Workspace, Priority: p.opts.Priority})
 		}
 	}
-	if len(jobs) > 0 {
-		if _, err := s.inserts.InsertManyTx(ctx, tx, jobs); err != nil {
-			return nil, fmt.Errorf("enqueue deliveries: %w", err)
-		}
+	if err := s.queue.Enqueue(ctx, tx, jobs); err != nil {
+		return nil, fmt.Errorf("enqueue deliveries: %w", err)
 	}
 	return results, nil
-}
-
-// jobInsertOpts maps a Chatter priority (0..3) onto River's (1..4). River's
-// MaxAttempts is one more than Chatter's: the worker itself moves a delivery
-// to dead after the last real attempt, and the spare lets a job whose last
-// attempt was interrupted by a crash come back once so the worker can record
-// it as dead instead of River discarding it silently.
-func jobInsertOpts(priority, maxAttempts int) *river.InsertOpts {
-	return &river.InsertOpts{Queue: queueName, Priority: priority + 1, MaxAttempts: maxAttempts + 1}
 }
 
 const entryCols = `workspace, source, account, chat_id, message_id, revision, state, verdict, priority, attempts,

@@ -16,11 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/internal/deliveryqueue"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -101,9 +101,6 @@ type Config struct {
 
 const (
 	defaultMaxBatch     = 256
-	defaultReconcile    = time.Minute
-	queueName           = "chatter_delivery"
-	deliveryJobKind     = "chatter_delivery"
 	groupCommitDeadline = time.Minute // bounds a batch commit whose callers all left
 )
 
@@ -115,7 +112,6 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	c.GroupCommit.MaxBatch = cmp.Or(c.GroupCommit.MaxBatch, defaultMaxBatch)
-	c.Queue.ReconcileInterval = cmp.Or(c.Queue.ReconcileInterval, defaultReconcile)
 	return c
 }
 
@@ -135,15 +131,15 @@ func (c Config) validate() error {
 // Store is a chatter.Store on one SQLite database, with the delivery queue on
 // River (riversqlite). It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	ownsDB  bool
-	cfg     Config
-	now     func() time.Time
-	log     *slog.Logger
-	sealer  *chatter.Sealer
-	driver  *riversqlite.Driver
-	inserts *river.Client[*sql.Tx] // insert-only client: SaveMessage and Replay
-	gc      *groupCommitter
+	db     *sql.DB
+	ownsDB bool
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	sealer *chatter.Sealer
+	driver *riversqlite.Driver
+	queue  *deliveryqueue.Queue[*sql.Tx, *riversqlite.Driver]
+	gc     *groupCommitter
 
 	mu     sync.Mutex
 	closed bool
@@ -171,11 +167,14 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 		sealer: cfg.Sealer,
 		driver: riversqlite.New(db),
 	}
-	client, err := river.NewClient(s.driver, &river.Config{Logger: s.log})
+	q, err := deliveryqueue.New(s.driver, ledger{s}, deliveryqueue.Config{
+		Name: "sqlitestore", Logger: s.log, Now: s.now,
+		Tuning: deliveryqueue.Tuning(cfg.Queue),
+	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: river client: %w", err)
+		return nil, err
 	}
-	s.inserts = client
+	s.queue = q
 	if s.gc, err = newGroupCommitter(s, cfg.GroupCommit); err != nil {
 		return nil, err
 	}

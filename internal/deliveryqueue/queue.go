@@ -1,0 +1,503 @@
+package deliveryqueue
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/chatterhq/sdk/chatter"
+)
+
+// Defaults, as documented on chatter.QueueConfig and the stores' tuning.
+const (
+	DefaultWorkers           = 4
+	DefaultJobTimeout        = 2 * time.Minute
+	DefaultReconcileInterval = time.Minute
+	// LedgerWriteLimit bounds recording an outcome after the job's context
+	// ended (the outcome is recorded on a context of its own).
+	LedgerWriteLimit = 30 * time.Second
+	// MinRescueAfter is the default floor of River's RescueStuckJobsAfter:
+	// a job is never rescued while it may still be recording its outcome.
+	MinRescueAfter = 30 * time.Second
+	// panicRetryDelay is the delay before a job whose WorkFunc panicked
+	// runs again.
+	panicRetryDelay = time.Second
+	// maxInfraBackoff caps River's retry delay after a run that recorded
+	// no outcome (a database error).
+	maxInfraBackoff = 5 * time.Minute
+)
+
+// reconcileReason is the error text of an entry the sweep marks dead.
+const reconcileReason = "the delivery job was discarded or cancelled in the queue (River); replay to try again"
+
+// Tuning tunes the River client Work runs. Zero fields take the defaults
+// documented on each.
+type Tuning struct {
+	// RescueAfter is River's RescueStuckJobsAfter. Defaults to
+	// 3 × JobTimeout, at least MinRescueAfter; never less than JobTimeout.
+	RescueAfter time.Duration
+	// FetchPollInterval and FetchCooldown default to River's (1 s, 100 ms).
+	FetchPollInterval time.Duration
+	FetchCooldown     time.Duration
+	// CompletedJobRetention defaults to River's (24 h).
+	CompletedJobRetention time.Duration
+	// ReconcileInterval is how often Work runs the reconcile sweep (it also
+	// runs once when Work starts). Defaults to DefaultReconcileInterval.
+	ReconcileInterval time.Duration
+}
+
+// Validate rejects negative durations.
+func (t Tuning) Validate() error {
+	if t.RescueAfter < 0 || t.FetchPollInterval < 0 || t.FetchCooldown < 0 || t.CompletedJobRetention < 0 || t.ReconcileInterval < 0 {
+		return errors.New("queue durations must not be negative")
+	}
+	return nil
+}
+
+// Config configures a Queue.
+type Config struct {
+	// Name prefixes errors and log messages ("sqlitestore").
+	Name string
+	// Schema is River's schema (PostgreSQL); empty for the default.
+	Schema string
+	// Logger receives queue diagnostics; nil is silent.
+	Logger *slog.Logger
+	// Now is the store's clock. Defaults to time.Now.
+	Now func() time.Time
+	// Tuning tunes the River client of Work.
+	Tuning Tuning
+}
+
+// Queue is a store's delivery queue: River over the store's Ledger.
+type Queue[TTx any, D riverdriver.Driver[TTx]] struct {
+	driver  D
+	ledger  Ledger[TTx]
+	inserts *river.Client[TTx] // never started: inserts jobs inside the store's transactions
+	name    string
+	schema  string
+	log     *slog.Logger
+	now     func() time.Time
+	tuning  Tuning
+}
+
+// New returns a Queue. It starts nothing and does not touch the database.
+func New[TTx any, D riverdriver.Driver[TTx]](driver D, ledger Ledger[TTx], cfg Config) (*Queue[TTx, D], error) {
+	if err := cfg.Tuning.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", cfg.Name, err, chatter.ErrInvalid)
+	}
+	q := &Queue[TTx, D]{
+		driver: driver, ledger: ledger, name: cfg.Name, schema: cfg.Schema,
+		log: cfg.Logger, now: cfg.Now, tuning: cfg.Tuning,
+	}
+	if q.log == nil {
+		q.log = slog.New(slog.DiscardHandler)
+	}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	q.tuning.ReconcileInterval = cmp.Or(q.tuning.ReconcileInterval, DefaultReconcileInterval)
+	client, err := river.NewClient(driver, &river.Config{Schema: cfg.Schema, Logger: q.log})
+	if err != nil {
+		return nil, fmt.Errorf("%s: river client: %w", cfg.Name, err)
+	}
+	q.inserts = client
+	return q, nil
+}
+
+// NewDelivery is a delivery job to enqueue for a freshly inserted row.
+type NewDelivery struct {
+	MessageID int64
+	Workspace string
+	Priority  int // Chatter's 0..3
+}
+
+// InsertOpts are the River insert options of a delivery of priority (0..3):
+// River priorities are 1..4.
+func InsertOpts(priority int) *river.InsertOpts {
+	return &river.InsertOpts{Queue: DeliveryQueue, Priority: priority + 1, MaxAttempts: RiverMaxAttempts}
+}
+
+// Enqueue inserts the first-round delivery jobs of ds inside tx.
+func (q *Queue[TTx, D]) Enqueue(ctx context.Context, tx TTx, ds []NewDelivery) error {
+	switch len(ds) {
+	case 0:
+		return nil
+	case 1:
+		d := ds[0]
+		_, err := q.inserts.InsertTx(ctx, tx, DeliveryArgs{MessageID: d.MessageID, Round: 1, Workspace: d.Workspace}, InsertOpts(d.Priority))
+		return err
+	}
+	ps := make([]river.InsertManyParams, len(ds))
+	for i, d := range ds {
+		ps[i] = river.InsertManyParams{
+			Args:       DeliveryArgs{MessageID: d.MessageID, Round: 1, Workspace: d.Workspace},
+			InsertOpts: InsertOpts(d.Priority),
+		}
+	}
+	_, err := q.inserts.InsertManyTx(ctx, tx, ps)
+	return err
+}
+
+func (q *Queue[TTx, D]) invalid(field, ru, en string) error {
+	return fmt.Errorf("%s: %w", q.name, &chatter.ValidationError{Field: field, Problem: chatter.T(ru, en)})
+}
+
+// Work implements chatter.Queue.Work: it runs a River client serving
+// DeliveryQueue with cfg.Workers workers until ctx ends, then cancels the
+// running attempts' contexts, waits (at most JobTimeout + LedgerWriteLimit)
+// for them to return and record their outcomes, and returns nil. It returns
+// an error only for bad arguments or when River cannot be started.
+//
+// The reconcile sweep runs when Work starts and every ReconcileInterval.
+func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
+	switch {
+	case fn == nil:
+		return q.invalid("fn", "не задан обработчик заданий", "work func is nil")
+	case cfg.Workers < 0:
+		return q.invalid("workers", "отрицательное число обработчиков", "workers is negative")
+	case cfg.JobTimeout < 0:
+		return q.invalid("job_timeout", "отрицательный тайм-аут задания", "job timeout is negative")
+	}
+	if ctx.Err() != nil {
+		return nil // nothing to run
+	}
+	workers := cmp.Or(cfg.Workers, DefaultWorkers)
+	timeout := cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
+	log := cmp.Or(cfg.Logger, q.log)
+	w := &deliveryWorker[TTx, D]{q: q, fn: fn, log: log}
+	ws := river.NewWorkers()
+	if err := river.AddWorkerSafely(ws, w); err != nil {
+		return fmt.Errorf("%s: work: %w", q.name, err)
+	}
+	rescue := q.tuning.RescueAfter
+	if rescue == 0 {
+		rescue = max(3*timeout, MinRescueAfter)
+	}
+	rescue = max(rescue, timeout) // River's rule: never rescue a job that may still be within its timeout
+	client, err := river.NewClient(q.driver, &river.Config{
+		Schema:                      q.schema,
+		Queues:                      map[string]river.QueueConfig{DeliveryQueue: {MaxWorkers: workers}},
+		Workers:                     ws,
+		JobTimeout:                  timeout,
+		RescueStuckJobsAfter:        rescue,
+		FetchPollInterval:           q.tuning.FetchPollInterval,
+		FetchCooldown:               q.tuning.FetchCooldown,
+		CompletedJobRetentionPeriod: q.tuning.CompletedJobRetention,
+		Logger:                      log,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: work: river client: %w", q.name, err)
+	}
+	// River is stopped below, not by ctx, so that stopping waits for the
+	// running jobs to record their outcomes.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("%s: work: start river: %w", q.name, err)
+	}
+	log.InfoContext(ctx, q.name+": queue started", slog.Int("workers", workers), slog.Duration("job_timeout", timeout))
+
+	q.reconcile(ctx, log)
+	tick := time.NewTicker(q.tuning.ReconcileInterval)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+			q.reconcile(ctx, log)
+		}
+	}
+
+	// StopAndCancel cancels the running attempts' contexts; they record
+	// their outcomes on a context of their own (see deliveryWorker.Work),
+	// bounded by LedgerWriteLimit. A WorkFunc that ignores its context is
+	// not waited for beyond JobTimeout + LedgerWriteLimit.
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+LedgerWriteLimit)
+	defer cancel()
+	if err := client.StopAndCancel(stopCtx); err != nil {
+		log.ErrorContext(stopCtx, q.name+": queue did not stop in time", slog.String("error", err.Error()))
+	}
+	log.InfoContext(stopCtx, q.name+": queue stopped")
+	return nil
+}
+
+// reconcile runs the sweep once and logs what it did.
+func (q *Queue[TTx, D]) reconcile(ctx context.Context, log *slog.Logger) {
+	n, err := q.ledger.Reconcile(ctx, q.now(), reconcileReason)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.ErrorContext(ctx, q.name+": reconcile ledger", slog.String("error", err.Error()))
+		}
+		return
+	}
+	if n > 0 {
+		log.WarnContext(ctx, q.name+": ledger entries without a live job marked dead",
+			slog.Int64("count", n), slog.String(chatter.AttrCategory, chatter.CategoryDelivery),
+			slog.String(chatter.AttrErrorClass, string(chatter.ClassInternal)))
+	}
+}
+
+// Replay implements chatter.Queue.Replay: in one transaction the entry
+// becomes queued in a new round (a fresh round of MaxAttempts attempts; the
+// attempt count keeps growing, so the sink sees an ambiguous delivery) and
+// the round's River job is inserted. A job of the earlier round that runs
+// later cancels itself.
+func (q *Queue[TTx, D]) Replay(ctx context.Context, workspace string, key chatter.Key) error {
+	if workspace == "" {
+		return q.invalid("workspace", "не указано рабочее пространство", "workspace is empty")
+	}
+	if err := key.Validate(); err != nil {
+		return fmt.Errorf("%s: replay: %w", q.name, err)
+	}
+	err := q.ledger.InTx(ctx, func(tx TTx) error {
+		r, err := q.ledger.LoadKey(ctx, tx, workspace, key)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return chatter.ErrNotFound
+		}
+		if r.State != chatter.StateDead && r.State != chatter.StateFailed {
+			return fmt.Errorf("%w: message is %s, not dead or failed", chatter.ErrConflict, r.State)
+		}
+		return q.startRound(ctx, tx, r)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: replay %s: %w", q.name, key, err)
+	}
+	return nil
+}
+
+// startRound starts a new delivery round for r inside tx.
+func (q *Queue[TTx, D]) startRound(ctx context.Context, tx TTx, r *Row) error {
+	if err := q.ledger.StartRound(ctx, tx, r.ID, r.Round+1, q.now()); err != nil {
+		return err
+	}
+	_, err := q.inserts.InsertTx(ctx, tx, DeliveryArgs{MessageID: r.ID, Round: r.Round + 1, Workspace: r.Workspace}, InsertOpts(r.Priority))
+	return err
+}
+
+// deliveryWorker is the River worker of delivery jobs.
+type deliveryWorker[TTx any, D riverdriver.Driver[TTx]] struct {
+	river.WorkerDefaults[DeliveryArgs]
+	q   *Queue[TTx, D]
+	fn  chatter.WorkFunc
+	log *slog.Logger
+}
+
+// NextRetry is River's delay after a run that recorded no outcome (a
+// database error): exponential from one second, capped at maxInfraBackoff.
+// Outcomes never come here; they are River snoozes.
+func (w *deliveryWorker[TTx, D]) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
+	d := maxInfraBackoff
+	if n := job.Attempt - 1; n < 10 {
+		d = min(time.Second<<max(n, 0), maxInfraBackoff)
+	}
+	return time.Now().Add(d)
+}
+
+// outcomeError is what Work returns to River for a dead delivery (wrapped in
+// JobCancel); River records its text in the job's errors.
+type outcomeError struct {
+	class chatter.ErrorClass
+	msg   string
+}
+
+func (e *outcomeError) Error() string { return string(e.class) + ": " + e.msg }
+
+var errStaleJob = errors.New("delivery job superseded (message replayed, or no longer waiting for delivery)")
+
+// claimed is a job the worker claimed, or the reason it did not.
+type claimed struct {
+	job  *chatter.Job
+	max  int  // attempts allowed in total (0: no limit by count)
+	dead bool // the claim itself recorded the entry dead
+}
+
+// Work runs one attempt.
+func (w *deliveryWorker[TTx, D]) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	c, err := w.claim(ctx, job)
+	if err != nil {
+		// Returned as is: when the client is stopping, a context error
+		// lets River put the job back.
+		return err
+	}
+	switch {
+	case c == nil:
+		w.log.DebugContext(ctx, w.q.name+": stale delivery job cancelled", slog.Int64("job_id", job.ID),
+			slog.Int64("message_row", job.Args.MessageID), slog.Int64("round", job.Args.Round))
+		return river.JobCancel(errStaleJob)
+	case c.dead:
+		return river.JobCancel(&outcomeError{class: c.job.LastClass, msg: c.job.LastError})
+	}
+	o := w.run(ctx, c.job)
+	// Record the outcome even when the job's context has ended: fn already
+	// ran, and its result must not be lost.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), LedgerWriteLimit)
+	defer cancel()
+	return w.apply(actx, job, c, o)
+}
+
+// claim checks that the job is current and, in one transaction, marks the
+// ledger delivering and counts the attempt. It returns nil for a stale job.
+func (w *deliveryWorker[TTx, D]) claim(ctx context.Context, job *river.Job[DeliveryArgs]) (*claimed, error) {
+	q := w.q
+	var c *claimed
+	err := q.ledger.InTx(ctx, func(tx TTx) error {
+		c = nil
+		r, err := q.ledger.Load(ctx, tx, job.Args.MessageID)
+		if err != nil || r == nil {
+			return err
+		}
+		switch r.State {
+		case chatter.StateQueued, chatter.StateFailed, chatter.StateDelivering:
+		default:
+			return nil
+		}
+		if r.Round != job.Args.Round {
+			return nil
+		}
+		now := q.now()
+		limit := 0
+		if r.MaxAttempts > 0 {
+			limit = r.AttemptBase + r.MaxAttempts
+		}
+		j := &chatter.Job{
+			ID: job.ID, Attempt: r.Attempts + 1, MaxAttempts: limit, Priority: r.Priority,
+			LastError: r.LastError, LastClass: r.ErrorClass,
+		}
+		if limit > 0 && r.Attempts >= limit {
+			// The last attempt of the round was interrupted (a crash) and
+			// River ran the job again: no attempt is left.
+			j.LastClass = chatter.ClassInternal
+			j.LastError = fmt.Sprintf("the last attempt (%d of %d) was interrupted; replay to try again", r.Attempts, limit)
+			c = &claimed{job: j, max: limit, dead: true}
+			_, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDead, Attempts: r.Attempts,
+				ErrorClass: j.LastClass, LastError: j.LastError, Now: now})
+			return err
+		}
+		m, err := decodeMessage(r.Body, r.Raw)
+		if err != nil {
+			j.LastClass = chatter.ClassInternal
+			j.LastError = fmt.Sprintf("the stored message cannot be decoded: %v", err)
+			c = &claimed{job: j, max: limit, dead: true}
+			_, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDead, Attempts: r.Attempts,
+				ErrorClass: j.LastClass, LastError: j.LastError, Now: now})
+			return err
+		}
+		m.Workspace = r.Workspace
+		j.Message = m
+		ok, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDelivering, Attempts: j.Attempt,
+			ErrorClass: r.ErrorClass, LastError: r.LastError, Now: now})
+		if err != nil || !ok {
+			return err
+		}
+		c = &claimed{job: j, max: limit}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && c.dead {
+		w.log.WarnContext(ctx, w.q.name+": delivery dead at claim", slog.Int64("job_id", job.ID),
+			slog.String("workspace", job.Args.Workspace), slog.String("error", c.job.LastError))
+	}
+	return c, nil
+}
+
+func decodeMessage(body, raw []byte) (*chatter.Message, error) {
+	m := new(chatter.Message)
+	if err := json.Unmarshal(body, m); err != nil {
+		return nil, err
+	}
+	if len(raw) > 0 {
+		m.Raw = json.RawMessage(append([]byte(nil), raw...))
+	}
+	return m, nil
+}
+
+// run calls fn, turning a panic into a retry with ClassInternal.
+func (w *deliveryWorker[TTx, D]) run(ctx context.Context, j *chatter.Job) (o chatter.Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.ErrorContext(ctx, w.q.name+": delivery panicked", slog.Int64("job_id", j.ID),
+				slog.String("message_key", j.Message.Key.String()), slog.Int("attempt", j.Attempt), slog.Any("panic", r))
+			o = chatter.Outcome{Kind: chatter.OutcomeRetry, Class: chatter.ClassInternal,
+				Err: fmt.Sprintf("delivery panicked: %v", r), Delay: panicRetryDelay}
+		}
+	}()
+	return w.fn(ctx, j)
+}
+
+// apply records o on the ledger and tells River what to do with the job.
+func (w *deliveryWorker[TTx, D]) apply(ctx context.Context, job *river.Job[DeliveryArgs], c *claimed, o chatter.Outcome) error {
+	q := w.q
+	j := c.job
+	id, round := job.Args.MessageID, job.Args.Round
+	now := q.now()
+	delay := max(o.Delay, 0)
+	attrs := []any{slog.Int64("job_id", job.ID), slog.String("workspace", j.Message.Workspace),
+		slog.String("message_key", j.Message.Key.String()), slog.Int("attempt", j.Attempt)}
+
+	u := Update{Attempts: j.Attempt, ErrorClass: o.Class, LastError: o.Err, Now: now}
+	var riverErr error
+	switch o.Kind {
+	case chatter.OutcomeDelivered:
+		u = Update{State: chatter.StateDelivered, Attempts: j.Attempt, Result: o.Result, Delivered: now, Now: now}
+	case chatter.OutcomeSnooze:
+		// River's snooze uses no attempt, and neither does the ledger.
+		u.State, u.Attempts, u.NextAt = chatter.StateQueued, j.Attempt-1, now.Add(delay)
+		riverErr = river.JobSnooze(delay)
+	case chatter.OutcomeDead:
+		u.State, u.ErrorClass = chatter.StateDead, cmp.Or(o.Class, chatter.ClassPermanent)
+		riverErr = river.JobCancel(&outcomeError{class: u.ErrorClass, msg: o.Err})
+	default: // OutcomeRetry, and any unknown kind
+		u.ErrorClass = cmp.Or(o.Class, chatter.ClassTransient)
+		if o.Kind != chatter.OutcomeRetry {
+			u.ErrorClass, u.LastError = chatter.ClassInternal, fmt.Sprintf("unknown outcome kind %d: %s", o.Kind, o.Err)
+			w.log.ErrorContext(ctx, q.name+": invalid outcome", append(attrs, slog.Int("kind", int(o.Kind)))...)
+		}
+		if c.max > 0 && j.Attempt >= c.max {
+			u.State = chatter.StateDead
+			riverErr = river.JobCancel(&outcomeError{class: u.ErrorClass, msg: u.LastError})
+		} else {
+			// A River snooze too: River's attempts are kept for runs that
+			// record no outcome (see RiverMaxAttempts).
+			u.State, u.NextAt = chatter.StateFailed, now.Add(delay)
+			riverErr = river.JobSnooze(delay)
+		}
+	}
+	err := q.ledger.InTx(ctx, func(tx TTx) error {
+		if _, err := q.ledger.Update(ctx, tx, id, round, u); err != nil {
+			return err
+		}
+		if u.State == chatter.StateDelivered {
+			_, err := river.JobCompleteTx[D](ctx, tx, job)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		// Nothing was recorded: River runs the job again (its attempt
+		// counter grows), the ledger still says delivering, and the next
+		// attempt is seen as ambiguous.
+		w.log.ErrorContext(ctx, q.name+": record outcome", append(attrs, slog.String("error", err.Error()))...)
+		return fmt.Errorf("%s: record outcome: %w", q.name, err)
+	}
+	switch u.State {
+	case chatter.StateDelivered:
+		w.log.DebugContext(ctx, q.name+": delivered", attrs...)
+	case chatter.StateDead:
+		w.log.WarnContext(ctx, q.name+": delivery dead", append(attrs, slog.String("error_class", string(u.ErrorClass)))...)
+	default:
+		w.log.DebugContext(ctx, q.name+": delivery rescheduled",
+			append(attrs, slog.String("state", string(u.State)), slog.Duration("delay", delay))...)
+	}
+	return riverErr
+}
