@@ -1,0 +1,11 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/chatterhq/sdk/examples/server/internal/app"
+)
+
+// webHandler serves the admin UI on every path the app's machine endpoints
+// do not take.
+var webHandler func(a *app.App) http.Handler
