@@ -238,7 +238,7 @@ func (e *notReadyError) Error() string {
 	}
 	return "amoCRM delivery of workspace " + e.ws + " is not set up: " + e.cause.Error()
 }
-func (e *notReadyError) Unwrap() error             { return e.cause }
+func (e *notReadyError) Unwrap() error { return e.cause }
 func (e *notReadyError) RetryAfter() time.Duration {
 	if e.cause == nil {
 		return setupPending
