@@ -123,15 +123,18 @@ type Delivery struct {
 	Workers int `yaml:"workers" json:"workers,omitempty"`
 	// JobTimeout bounds one delivery attempt. Default 2m.
 	JobTimeout Duration `yaml:"job_timeout" json:"job_timeout,omitempty"`
-	// MaxAttempts is the number of attempts before a delivery goes dead.
-	// Default 8. Waits asked for by amoCRM (429) do not count.
+	// MaxAttempts caps the attempts of a delivery as well; 0 (the SDK's
+	// default, chatter.DefaultMaxAttempts) leaves MaxAge alone to decide.
+	// Waits asked for by amoCRM (429) and snoozes do not count.
 	MaxAttempts int `yaml:"max_attempts" json:"max_attempts,omitempty"`
 	// BackoffBase and BackoffMax bound the exponential wait after a failed
 	// attempt. Defaults 2s and 10m.
 	BackoffBase Duration `yaml:"backoff_base" json:"backoff_base,omitempty"`
 	BackoffMax  Duration `yaml:"backoff_max" json:"backoff_max,omitempty"`
-	// MaxAge: a message still undelivered this long after it arrived goes
-	// dead instead of being retried again (it can be replayed). Default 24h.
+	// MaxAge is the retry budget: a delivery still failing this long after
+	// the message arrived (or was replayed) goes dead and is notified as
+	// delivery_failed; time spent snoozed (an expired token, a rate limit)
+	// does not count. Default 24h.
 	MaxAge Duration `yaml:"max_age" json:"max_age,omitempty"`
 	// BatchSize, above 1, lets concurrent deliveries share one amoCRM
 	// request (at most 50 leads). Default 0: every lead alone.
@@ -387,9 +390,9 @@ const (
 )
 
 // Notifications tell people about new leads and problems. Events are the
-// SDK's notification types (new_lead, delivery_failed, source_down,
-// source_up, token_expiring, token_expired, rate_limited, account_blocked,
-// digest); an empty list means every event.
+// SDK's chatter.NotificationType values (new_lead, delivery_failed,
+// source_down, token_expired, ...; NotificationTypes lists them); an empty
+// list means every event.
 type Notifications struct {
 	SMTP     SMTP                   `yaml:"smtp" json:"smtp,omitzero"`
 	Email    []EmailRoute           `yaml:"email" json:"email,omitempty"`

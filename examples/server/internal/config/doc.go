@@ -27,15 +27,18 @@
 //
 // The settings of workspaces (amoCRM, mapping, keywords, bots, parser
 // accounts, notifications) seed a fresh store: on the first start the
-// server copies each workspace of the file into its store. From then on
-// settings changed through the admin UI are kept in the store and win over
-// the file: the file never overwrites a workspace the store already has.
-// The process keys (data_dir, log, store, http, delivery) always come from
-// the file, the environment and the flags. A Workspace round-trips through
-// encoding/json (that is how the store keeps it; Load has read the mapping
-// and keyword files into it, so the JSON is self-contained); call
-// SetDefaults and Validate on what comes back. Secrets in that JSON must be
-// sealed before they are stored (chatter.Sealer); Secrets lists them.
+// server copies each workspace of the file into its store. A workspace
+// changed later through the admin UI is kept in the store and wins over the
+// file from then on; a workspace still as the file seeded it follows the
+// file when the file changes; a workspace created in the UI exists only in
+// the store. The process keys (data_dir, log, store, http, delivery) always
+// come from the file, the environment and the flags. The app (package
+// internal/app) implements the rule; this package makes it possible: a
+// Workspace round-trips through encoding/json (Load has read the mapping
+// and keyword files into it, so the JSON is self-contained and its hash
+// changes when the file does), and SetDefaults and Validate work on what
+// comes back. The JSON holds secrets: it must be sealed before it is
+// stored (chatter.Sealer); Secrets lists them.
 //
 // # Environment variables
 //

@@ -41,14 +41,21 @@ func envName(s string) string {
 
 // leaves lists every single-value key of c. List items are included as
 // they are: items of lists whose items have an id are named by the id
-// (items without one are left out), other items by their position.
+// (items without one, and the second item with an id already seen, are
+// left out: validation reports them), other items by their position.
 func leaves(c *Config) []leaf {
 	var out []leaf
-	walkLeaves(reflect.ValueOf(c).Elem(), "", EnvPrefix, &out)
+	walkLeaves(reflect.ValueOf(c).Elem(), "", EnvPrefix, &out, nil)
 	return out
 }
 
-func walkLeaves(v reflect.Value, path, env string, out *[]leaf) {
+// idClash is two items of one list whose different ids have the same
+// variable form.
+type idClash struct {
+	path, id, other, env string
+}
+
+func walkLeaves(v reflect.Value, path, env string, out *[]leaf, clashes *[]idClash) {
 	for _, f := range fieldsOf(v.Type()) {
 		fv := v.Field(f.index)
 		fp, fe := joinPath(path, f.key), env+"_"+envName(f.key)
@@ -56,18 +63,27 @@ func walkLeaves(v reflect.Value, path, env string, out *[]leaf) {
 		case t == specType:
 			*out = append(*out, leaf{path: fp, env: fe, v: fv, f: f})
 		case isNested(t):
-			walkLeaves(fv, fp, fe, out)
+			walkLeaves(fv, fp, fe, out, clashes)
 		case isItemList(t):
+			ids := map[string]string{} // variable form → id
 			for i := range fv.Len() {
 				item := fv.Index(i)
+				ip := fmt.Sprintf("%s[%d]", fp, i)
 				seg := strconv.Itoa(i)
 				if id, hasID := idOf(item); hasID {
 					if id == "" {
 						continue
 					}
 					seg = envName(id)
+					if other, dup := ids[seg]; dup {
+						if other != id && clashes != nil {
+							*clashes = append(*clashes, idClash{path: ip + ".id", id: id, other: other, env: fe + "_" + seg})
+						}
+						continue
+					}
+					ids[seg] = id
 				}
-				walkLeaves(item, fmt.Sprintf("%s[%d]", fp, i), fe+"_"+seg, out)
+				walkLeaves(item, ip, fe+"_"+seg, out, clashes)
 			}
 		default:
 			*out = append(*out, leaf{path: fp, env: fe, v: fv, f: f})
@@ -143,7 +159,15 @@ func (l *Loader) applyEnv(c *Config, d *decoder) {
 			}
 		}
 	}
-	ls := leaves(c)
+	var ls []leaf
+	var clashes []idClash
+	walkLeaves(reflect.ValueOf(c).Elem(), "", EnvPrefix, &ls, &clashes)
+	for _, cl := range clashes {
+		o := d.meta.lookup(cl.path)
+		d.add(Problem{Path: cl.path, Line: o.line, Severity: SeverityError, Message: chatter.T(
+			fmt.Sprintf("id %q и id %q дают одно имя переменных окружения (%s_…): дайте элементам id, которые различаются не только регистром и знаками - и _", cl.id, cl.other, cl.env),
+			fmt.Sprintf("ids %q and %q give the same environment variable names (%s_…): give the items ids that differ in more than case, '-' and '_'", cl.id, cl.other, cl.env))})
+	}
 	byEnv := map[string][]leaf{}
 	for _, lf := range ls {
 		byEnv[lf.env] = append(byEnv[lf.env], lf)

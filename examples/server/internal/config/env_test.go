@@ -137,9 +137,24 @@ func TestEnvNamesThatCollideAreAProblem(t *testing.T) {
         token: 2:AAbbccddeeffgghhiijjkkllmmnnooppqq1
 `
 	_, ps := loadYAML(t, text, nil, nil)
-	paths := errorPaths(ps)
-	require.Contains(t, paths, "workspaces[0].bots[0].token", ps.Render("en"))
-	require.Contains(t, ps.Error(), "CHATTER_WORKSPACES_SHOP_BOTS_A_B_TOKEN")
+	if d := cmp.Diff([]string{"workspaces[0].bots[1].id"}, errorPaths(ps)); d != "" {
+		t.Errorf("errors (-want +got):\n%s\n%s", d, ps.Render("en"))
+	}
+	require.Contains(t, ps.Error(), "CHATTER_WORKSPACES_SHOP_BOTS_A_B_")
+	require.Equal(t, 15, ps.Errors()[0].Line)
+
+	// The same id twice is one problem (from validation), not one per key.
+	text = minimal + `
+    bots:
+      - id: a
+        token: 1:AAbbccddeeffgghhiijjkkllmmnnooppqq1
+      - id: a
+        token: 2:AAbbccddeeffgghhiijjkkllmmnnooppqq1
+`
+	_, ps = loadYAML(t, text, nil, nil)
+	if d := cmp.Diff([]string{"workspaces[0].bots[1].id"}, errorPaths(ps)); d != "" {
+		t.Errorf("errors (-want +got):\n%s\n%s", d, ps.Render("en"))
+	}
 }
 
 func TestSecretFiles(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/fieldmap"
 )
 
@@ -145,7 +146,7 @@ func TestDefaults(t *testing.T) {
 		Store:   Store{SQLite: SQLite{Path: "chatter.db"}, SealingKeyFile: "sealing.key"},
 		HTTP: HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20,
 			Metrics: Metrics{Enabled: true, AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}}},
-		Delivery: Delivery{Workers: 4, JobTimeout: dur(2 * time.Minute), MaxAttempts: 8, BackoffBase: dur(2 * time.Second),
+		Delivery: Delivery{Workers: 4, JobTimeout: dur(2 * time.Minute), MaxAttempts: chatter.DefaultMaxAttempts, BackoffBase: dur(2 * time.Second),
 			BackoffMax: dur(10 * time.Minute), MaxAge: dur(24 * time.Hour)},
 	}
 	if d := cmp.Diff(want, c, diffOpts); d != "" {

@@ -23,14 +23,29 @@ import (
 	"github.com/chatterhq/sdk/tgparse"
 )
 
+// notificationCandidates are the event names of chatter.NotificationType
+// values; NotificationTypes keeps those the SDK knows.
+var notificationCandidates = []string{
+	"new_lead", "delivery_failed", "source_down", "source_up", "token_expiring", "token_expired",
+	"rate_limited", "account_blocked", "auth_failed", "rights_missing", "digest",
+}
+
+// knownEvent reports whether name is a chatter.NotificationType the SDK
+// knows: its Label is its own (an unknown type's label is its raw name).
+func knownEvent(name string) bool {
+	return chatter.NotificationType(name).Label() != chatter.T(name, name)
+}
+
 // NotificationTypes are the event names notifications accept: the SDK's
 // chatter.NotificationType values.
 func NotificationTypes() []chatter.NotificationType {
-	return []chatter.NotificationType{
-		chatter.NotifyNewLead, chatter.NotifyDeliveryFailed, chatter.NotifySourceDown, chatter.NotifySourceUp,
-		chatter.NotifyTokenExpiring, chatter.NotifyTokenExpired, chatter.NotifyRateLimited,
-		chatter.NotifyAccountBlocked, chatter.NotifyDigest,
+	var out []chatter.NotificationType
+	for _, n := range notificationCandidates {
+		if knownEvent(n) {
+			out = append(out, chatter.NotificationType(n))
+		}
 	}
+	return out
 }
 
 // AllowedUpdates are the Bot API update kinds a bot may ask for.
@@ -259,8 +274,8 @@ func (v *validator) delivery() {
 	if d.Workers < 1 || d.Workers > 256 {
 		v.errorf("delivery.workers", "от 1 до 256", "1 to 256")
 	}
-	if d.MaxAttempts < 1 {
-		v.errorf("delivery.max_attempts", "не меньше 1", "at least 1")
+	if d.MaxAttempts < 0 {
+		v.errorf("delivery.max_attempts", "не может быть отрицательным (0 — без ограничения по числу)", "must not be negative (0: no cap by count)")
 	}
 	for _, x := range []struct {
 		path string
@@ -273,8 +288,8 @@ func (v *validator) delivery() {
 	if d.BackoffBase > d.BackoffMax {
 		v.errorf("delivery.backoff_base", "больше, чем delivery.backoff_max", "exceeds delivery.backoff_max")
 	}
-	if d.MaxAge < 0 {
-		v.errorf("delivery.max_age", "длительность не может быть отрицательной", "the duration must not be negative")
+	if d.MaxAge <= 0 {
+		v.errorf("delivery.max_age", "длительность должна быть больше нуля", "the duration must be positive")
 	}
 	if d.BatchSize < 0 || d.BatchSize > amocrm.MaxComplexBatch {
 		v.errorf("delivery.batch_size", fmt.Sprintf("от 0 до %d", amocrm.MaxComplexBatch), fmt.Sprintf("0 to %d", amocrm.MaxComplexBatch))
@@ -628,7 +643,7 @@ func (d Depth) SinceTime(now time.Time) (time.Time, error) {
 
 func (v *validator) events(p string, events []string) {
 	for i, e := range events {
-		if !slices.Contains(NotificationTypes(), chatter.NotificationType(e)) {
+		if !knownEvent(e) {
 			var names []string
 			for _, t := range NotificationTypes() {
 				names = append(names, string(t))
