@@ -2,6 +2,7 @@ package demo
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -160,7 +161,7 @@ func (p *amoPersist) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.mu.Unlock()
 	rec := httptest.NewRecorder()
 	p.srv.ServeHTTP(rec, r)
-	if err := writeJSON(p.path, snapshotAmo(p.srv)); err != nil {
+	if err := p.saveLocked(); err != nil {
 		// Applied in memory but not durable: answer as amoCRM does when a
 		// write may or may not have happened, so the sink adopts it by its
 		// marker on the retry rather than trusting it.
@@ -179,5 +180,17 @@ func (p *amoPersist) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *amoPersist) save() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return writeJSON(p.path, snapshotAmo(p.srv))
+	return p.saveLocked()
+}
+
+// saveLocked writes the snapshot without syncing it to disk: a demo must
+// survive its process stopping or crashing, which the page cache covers,
+// and a sync of the whole account on every write would slow amoCRM down
+// as the account grows (see BenchmarkAmoCRMSnapshot).
+func (p *amoPersist) saveLocked() error {
+	b, err := json.Marshal(snapshotAmo(p.srv))
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(p.path, b, false)
 }

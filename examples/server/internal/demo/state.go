@@ -100,17 +100,20 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b)
+	return writeFileAtomic(path, b, true)
 }
 
-func writeFileAtomic(path string, b []byte) error {
+// writeFileAtomic writes b to a temporary file, syncs it when sync is set,
+// and renames it over path. Without the sync the file survives a crash of
+// the process (the kernel has the data) but maybe not of the machine.
+func writeFileAtomic(path string, b []byte, sync bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	name := tmp.Name()
 	_, err = tmp.Write(b)
-	if err == nil {
+	if err == nil && sync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
