@@ -312,12 +312,11 @@ func (a *authManager) load(ctx context.Context) (*Token, error) {
 }
 
 // accessToken returns a usable access token, refreshing it first when it
-// has expired. It retries a failed save when one is due.
+// has expired.
 func (a *authManager) accessToken(ctx context.Context) (string, error) {
 	if a.static != nil {
 		return a.static.AccessToken, nil
 	}
-	a.retrySave(ctx)
 	cur := a.current()
 	if cur == nil {
 		t, err := a.load(ctx)
@@ -442,6 +441,9 @@ func (a *authManager) issued(ctx context.Context, nt, base *Token) error {
 // retrySave retries a failed save once its delay has passed, unless a
 // rotation or a save is already running. It never fails the caller.
 func (a *authManager) retrySave(ctx context.Context) {
+	if a.static != nil {
+		return
+	}
 	a.mu.Lock()
 	due := a.pending != nil && !a.c.now().Before(a.pending.next)
 	a.mu.Unlock()

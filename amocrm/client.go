@@ -484,6 +484,11 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		if until, status, open := c.circuit.check(c.now()); open {
 			return nil, &BlockedError{StatusCode: status, Until: until, now: c.now}
 		}
+		if c.auth != nil && !req.noAuth {
+			// A due retry of a failed token save, before the slot rather
+			// than between the slot and the send.
+			c.auth.retrySave(ctx)
+		}
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, err
 		}

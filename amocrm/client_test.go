@@ -1283,3 +1283,60 @@ func TestCreateChunksTo50(t *testing.T) {
 		t.Errorf("chunk sizes = %v", sizes)
 	}
 }
+
+// gateLimiter holds every Wait until open is closed, except calls whose
+// context carries passKey; entered receives a value when a held Wait starts.
+type gateLimiter struct {
+	open    chan struct{}
+	entered chan struct{}
+}
+
+type passKey struct{}
+
+func (l *gateLimiter) Wait(ctx context.Context) error {
+	if ctx.Value(passKey{}) != nil {
+		return nil
+	}
+	l.entered <- struct{}{}
+	select {
+	case <-l.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *gateLimiter) Throttled(context.Context, time.Duration) error { return nil }
+
+// A request that waited for its slot while another one met a 403 block is
+// not sent: the circuit is checked again after Wait.
+func TestCircuitCheckedAfterWait(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("<html><head><title>403 Forbidden</title></head><body>nginx</body></html>"))
+	})
+	lim := &gateLimiter{open: make(chan struct{}), entered: make(chan struct{}, 1)}
+	b := setup(t, mux, WithLimiter(lim))
+	errs := make(chan error, 1)
+	go func() {
+		_, _, err := b.client.Contacts.List(t.Context(), nil)
+		errs <- err
+	}()
+	<-lim.entered // the second request waits for its slot, the circuit closed
+	pass := context.WithValue(t.Context(), passKey{}, true)
+	if _, _, err := b.client.Leads.List(pass, nil); !errors.As(err, new(*BlockedError)) {
+		t.Fatalf("first request: %v", err)
+	}
+	close(lim.open)
+	if err := <-errs; !errors.As(err, new(*BlockedError)) {
+		t.Fatalf("request that waited through the block: %v", err)
+	}
+	if n.Load() != 1 {
+		t.Errorf("server saw %d requests, want 1", n.Load())
+	}
+}
