@@ -7,8 +7,11 @@
 // the Filter, and stores the message together with its delivery job in one
 // transaction (Store.SaveMessage); only then does the source acknowledge it.
 // Pipeline.Run drains the durable Queue through a Sink (for example
-// amocrmsink), with priorities, bounded retries, snoozes for rate limits and
-// a dead state with Replay. Every step is visible on the ledger
+// amocrmsink), with priorities, retries with capped backoff within a time
+// budget (PipelineConfig.MaxAge, 24 hours), snoozes that spend no budget for
+// rate limits and for problems an operator must fix (auth, rights, blocks,
+// notified once per episode), and a dead state with Replay and ReplayDead.
+// Every step is visible on the ledger
 // (MessageStore.ListEntries) and in the event log (EventStore).
 //
 // Quick start (with the in-memory store from chattertest):

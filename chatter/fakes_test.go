@@ -268,6 +268,19 @@ func (s *fakeStore) Replay(_ context.Context, ws string, key Key) error {
 	return nil
 }
 
+func (s *fakeStore) ReplayDead(_ context.Context, q LedgerQuery) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, e := range s.entries {
+		if e.Workspace == q.Workspace && e.State == StateDead {
+			e.State, e.Attempts, e.NextAt = StateQueued, 0, time.Time{}
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (s *fakeStore) AppendEvents(ctx context.Context, evs []Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

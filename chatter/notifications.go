@@ -34,6 +34,10 @@ func (t NotificationType) Label() Text {
 		return T("превышен лимит запросов", "rate limited")
 	case NotifyAccountBlocked:
 		return T("аккаунт заблокирован", "account blocked")
+	case NotifyAuthFailed:
+		return T("ошибка авторизации в CRM", "CRM authorization failed")
+	case NotifyRightsMissing:
+		return T("недостаточно прав в CRM", "insufficient rights in the CRM")
 	case NotifyDigest:
 		return T("сводка", "digest")
 	}
@@ -204,8 +208,14 @@ func RateLimitedNotification(workspace, what string, wait time.Duration) *Notifi
 
 // AccountBlockedNotification says that account was blocked by the
 // destination (amoCRM or Telegram); detail is the error text, without secrets.
+// An empty account means the CRM account the deliveries go to.
 func AccountBlockedNotification(workspace, account, detail string) *Notification {
-	fields := map[string]string{"account": account}
+	fields := map[string]string{}
+	whoRU, whoEN := "Аккаунт CRM", "The CRM account"
+	if account != "" {
+		fields["account"] = account
+		whoRU, whoEN = "Аккаунт "+account, "Account "+account
+	}
 	if detail != "" {
 		fields["error"] = cutRunes(detail, 500)
 	}
@@ -215,8 +225,48 @@ func AccountBlockedNotification(workspace, account, detail string) *Notification
 		Severity:  SeverityError,
 		Title:     T("Аккаунт заблокирован", "Account blocked"),
 		Body: T(
-			fmt.Sprintf("Аккаунт %s заблокирован. Уменьшите нагрузку (интервалы между запросами, число чатов), используйте прокси; при необходимости подключите другой аккаунт.", account),
-			fmt.Sprintf("Account %s is blocked. Lower the load (request intervals, number of chats), use proxies; connect another account if needed.", account)),
+			whoRU+" заблокирован. Уменьшите нагрузку (интервалы между запросами, число чатов), используйте прокси; при необходимости подключите другой аккаунт. Сообщения ждут в очереди.",
+			whoEN+" is blocked. Lower the load (request intervals, number of chats), use proxies; connect another account if needed. Messages wait in the queue."),
+		Fields: fields,
+	}
+}
+
+// AuthFailedNotification says that the CRM rejects Chatter's credentials
+// (token expired, revoked or wrong) and that deliveries wait until they are
+// renewed; detail is the error text, without secrets.
+func AuthFailedNotification(workspace, detail string) *Notification {
+	fields := map[string]string{"error_class": string(ClassAuth)}
+	if detail != "" {
+		fields["error"] = cutRunes(detail, 500)
+	}
+	return &Notification{
+		Type:      NotifyAuthFailed,
+		Workspace: workspace,
+		Severity:  SeverityError,
+		Title:     T("CRM не принимает ключи доступа", "The CRM rejects the access keys"),
+		Body: T(
+			"CRM отклоняет авторизацию Чаттера: токен истёк, отозван или неверен. Переподключите интеграцию (обновите ключи в CRM и в настройках Чаттера). Сообщения не теряются: они ждут в очереди и будут доставлены после исправления.",
+			"The CRM rejects Chatter's authorization: the token expired, was revoked or is wrong. Reconnect the integration (renew the keys in the CRM and in Chatter's settings). No message is lost: they wait in the queue and are delivered once it is fixed."),
+		Fields: fields,
+	}
+}
+
+// RightsMissingNotification says that the CRM refuses an action because the
+// integration's user lacks a right, and that deliveries wait until it is
+// granted; detail is the error text, without secrets.
+func RightsMissingNotification(workspace, detail string) *Notification {
+	fields := map[string]string{"error_class": string(ClassRights)}
+	if detail != "" {
+		fields["error"] = cutRunes(detail, 500)
+	}
+	return &Notification{
+		Type:      NotifyRightsMissing,
+		Workspace: workspace,
+		Severity:  SeverityError,
+		Title:     T("Недостаточно прав в CRM", "Insufficient rights in the CRM"),
+		Body: T(
+			"CRM отказывает пользователю интеграции в нужном действии. "+classRemedy(ClassRights).RU+" Сообщения не теряются: они ждут в очереди и будут доставлены после исправления.",
+			"The CRM refuses an action to the integration's user. "+classRemedy(ClassRights).EN+" No message is lost: they wait in the queue and are delivered once it is fixed."),
 		Fields: fields,
 	}
 }

@@ -54,6 +54,9 @@ func TestStandardNotifications(t *testing.T) {
 		{SourceUpNotification("ws1", "tgbot:123"), NotifySourceUp, SeverityInfo, []string{"снова"}},
 		{RateLimitedNotification("ws1", "amocrm:acme", 90*time.Second), NotifyRateLimited, SeverityWarning, []string{"90 секунд", "очереди"}},
 		{AccountBlockedNotification("ws1", "+7999", "FLOOD_WAIT"), NotifyAccountBlocked, SeverityError, []string{"+7999", "прокси"}},
+		{AccountBlockedNotification("ws1", "", "amocrm: 403 blocked"), NotifyAccountBlocked, SeverityError, []string{"Аккаунт CRM", "ждут в очереди"}},
+		{AuthFailedNotification("ws1", "amocrm: 401"), NotifyAuthFailed, SeverityError, []string{"Переподключите", "ждут в очереди"}},
+		{RightsMissingNotification("ws1", "amocrm: 403"), NotifyRightsMissing, SeverityError, []string{"права", "ждут в очереди"}},
 	} {
 		n := tc.n
 		if n.Type != tc.typ || n.Severity != tc.sev || n.Workspace != "ws1" {

@@ -18,7 +18,9 @@ const (
 	NotifyTokenExpired   NotificationType = "token_expired"
 	NotifyRateLimited    NotificationType = "rate_limited"
 	NotifyAccountBlocked NotificationType = "account_blocked"
-	NotifyDigest         NotificationType = "digest" // a summary of a burst, see Digest
+	NotifyAuthFailed     NotificationType = "auth_failed"    // the destination rejects our credentials; deliveries wait
+	NotifyRightsMissing  NotificationType = "rights_missing" // the destination refuses an action for lack of rights; deliveries wait
+	NotifyDigest         NotificationType = "digest"         // a summary of a burst, see Digest
 )
 
 // Severity ranks notifications.

@@ -7,13 +7,19 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
 
 // Pipeline defaults, used for zero fields of PipelineConfig.
 const (
-	DefaultMaxAttempts  = 8
+	// DefaultMaxAge is the retry budget: a delivery that still fails this
+	// long after it was received (or replayed), time spent snoozed not
+	// counted, goes dead.
+	DefaultMaxAge = 24 * time.Hour
+	// DefaultMaxAttempts is 0: no cap by count; the budget is MaxAge.
+	DefaultMaxAttempts  = 0
 	DefaultPriority     = 1
 	DefaultWorkers      = 4
 	DefaultJobTimeout   = 2 * time.Minute
@@ -21,7 +27,54 @@ const (
 	DefaultBackoffMax   = 10 * time.Minute
 	MinSnooze           = time.Second // floor of a snooze, so that RetryAfter()==0 cannot spin
 	MaxLedgerErrorBytes = 2 << 10     // error text kept on the ledger
+	// DefaultAlertQuiet is how long after a problem's notification the same
+	// problem, once it ended, may come back without being notified again.
+	DefaultAlertQuiet = time.Hour
 )
+
+// Snooze delays used for zero fields of SnoozeDelays: how long a delivery
+// that hit an operator-fixable problem waits before it looks again.
+const (
+	DefaultAuthSnooze        = 5 * time.Minute
+	DefaultRightsSnooze      = 10 * time.Minute
+	DefaultBlockedSnooze     = 15 * time.Minute
+	DefaultRateLimitedSnooze = time.Minute
+)
+
+// SnoozeDelays are the waits of deliveries that failed with a class that is
+// not the message's fault and that retrying soon will not fix: they are
+// snoozed (no attempt and no retry budget spent) and their notification is
+// raised once per episode (see PipelineConfig.AlertQuiet). An error with its
+// own RetryAfter waits that long instead. Zero fields take the defaults.
+type SnoozeDelays struct {
+	Auth        time.Duration // ClassAuth: the token expired or was revoked. Defaults to 5 minutes.
+	Rights      time.Duration // ClassRights: the integration's user lacks a right. Defaults to 10 minutes.
+	Blocked     time.Duration // ClassBlocked: the destination blocked the account. Defaults to 15 minutes.
+	RateLimited time.Duration // ClassRateLimited without a RetryAfter. Defaults to 1 minute.
+}
+
+func (d SnoozeDelays) withDefaults() SnoozeDelays {
+	d.Auth = cmp.Or(d.Auth, DefaultAuthSnooze)
+	d.Rights = cmp.Or(d.Rights, DefaultRightsSnooze)
+	d.Blocked = cmp.Or(d.Blocked, DefaultBlockedSnooze)
+	d.RateLimited = cmp.Or(d.RateLimited, DefaultRateLimitedSnooze)
+	return d
+}
+
+// of returns the snooze of class and whether class snoozes at all.
+func (d SnoozeDelays) of(class ErrorClass) (time.Duration, bool) {
+	switch class {
+	case ClassAuth:
+		return d.Auth, true
+	case ClassRights:
+		return d.Rights, true
+	case ClassBlocked:
+		return d.Blocked, true
+	case ClassRateLimited:
+		return d.RateLimited, true
+	}
+	return 0, false
+}
 
 // Priorities accepted by AcceptOptions.Priority: 0 is served first.
 const (
@@ -134,12 +187,35 @@ type PipelineConfig struct {
 	// results outside that range are clamped. Defaults to DefaultPriority
 	// for every message.
 	Priority func(*Message) int
-	// MaxAttempts is the number of attempts before a delivery goes dead.
-	// Defaults to 8. Snoozes (RetryAfter) do not count.
+	// MaxAge is the retry budget in time: a delivery whose attempt fails at
+	// or after Job.BudgetStart + MaxAge goes dead (notified as
+	// NotifyDeliveryFailed), and retries are scheduled no later than that
+	// deadline. BudgetStart is the message's ReceivedAt (or its last
+	// Replay) by the store's clock, moved later by every snooze, so an
+	// outage of the CRM that answers 5xx spends the budget while an expired
+	// token does not. Time waiting in the queue while no worker runs does
+	// count. Defaults to 24 hours; PipelineConfig.Now should be the store's
+	// clock (both default to time.Now).
+	MaxAge time.Duration
+	// MaxAttempts caps the attempts of a delivery round as well; 0 (the
+	// default) means no cap by count, MaxAge alone decides. Snoozes do not
+	// count.
 	MaxAttempts int
-	// Backoff gives the wait after a failed attempt. Defaults to
-	// ExponentialBackoff(2s, 10min).
+	// Backoff gives the wait after a failed attempt, before the MaxAge
+	// deadline caps it. Defaults to ExponentialBackoff(2s, 10min): the waits
+	// double from 2 s and stay at 10 minutes.
 	Backoff BackoffFunc
+	// Snooze gives the waits of the classes auth, rights, blocked and
+	// rate_limited, which snooze instead of spending the budget.
+	Snooze SnoozeDelays
+	// AlertQuiet: the notification of such a problem (NotifyAuthFailed,
+	// NotifyRightsMissing, NotifyAccountBlocked, NotifyRateLimited) is
+	// raised once per episode and workspace, not per message. An episode
+	// ends with the workspace's next successful delivery; a problem that
+	// comes back within AlertQuiet of its last notification (a flapping
+	// rate limit) opens a new episode silently. Defaults to 1 hour.
+	// Episodes are tracked by this Pipeline, in memory.
+	AlertQuiet time.Duration
 	// Workers is the number of deliveries run at once. Defaults to 4.
 	Workers int
 	// JobTimeout bounds one delivery attempt. Defaults to 2 minutes.
@@ -151,7 +227,9 @@ type PipelineConfig struct {
 }
 
 func (c PipelineConfig) withDefaults() PipelineConfig {
-	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.MaxAge = cmp.Or(c.MaxAge, DefaultMaxAge)
+	c.AlertQuiet = cmp.Or(c.AlertQuiet, DefaultAlertQuiet)
+	c.Snooze = c.Snooze.withDefaults()
 	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
 	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
 	if c.Backoff == nil {
@@ -177,6 +255,12 @@ func (c PipelineConfig) validate() error {
 		return invalid("PipelineConfig.Sink", "не задан получатель (Sink)", "Sink is required")
 	case c.MaxAttempts < 0:
 		return invalid("PipelineConfig.MaxAttempts", "число попыток отрицательное", "MaxAttempts is negative")
+	case c.MaxAge < 0:
+		return invalid("PipelineConfig.MaxAge", "срок повторных попыток отрицательный", "MaxAge is negative")
+	case c.AlertQuiet < 0:
+		return invalid("PipelineConfig.AlertQuiet", "интервал тишины уведомлений отрицательный", "AlertQuiet is negative")
+	case c.Snooze.Auth < 0 || c.Snooze.Rights < 0 || c.Snooze.Blocked < 0 || c.Snooze.RateLimited < 0:
+		return invalid("PipelineConfig.Snooze", "задержка отрицательная", "a snooze delay is negative")
 	case c.Workers < 0:
 		return invalid("PipelineConfig.Workers", "число обработчиков отрицательное", "Workers is negative")
 	case c.JobTimeout < 0:
@@ -191,8 +275,9 @@ func (c PipelineConfig) validate() error {
 //
 // *Pipeline is a Handler: hand it to a Source. It is safe for concurrent use.
 type Pipeline struct {
-	cfg PipelineConfig
-	log *slog.Logger
+	cfg    PipelineConfig
+	log    *slog.Logger
+	alerts *alerts
 }
 
 var _ Handler = (*Pipeline)(nil)
@@ -205,7 +290,7 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		return nil, fmt.Errorf("chatter: new pipeline: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	return &Pipeline{cfg: cfg, log: cfg.Logger}, nil
+	return &Pipeline{cfg: cfg, log: cfg.Logger, alerts: newAlerts()}, nil
 }
 
 // Handle accepts m (see Accept). A nil error means m is durable, stored as
@@ -350,6 +435,21 @@ func (p *Pipeline) Replay(ctx context.Context, workspace string, key Key) error 
 	return nil
 }
 
+// ReplayDead replays every dead message matching q (Queue.ReplayDead: q.States
+// empty or [StateDead]; Limit and Before ignored) and returns how many it
+// replayed, for example all deliveries that went dead during an outage:
+// LedgerQuery{Workspace: ws, From: start, ErrorClass: ClassTransient}.
+func (p *Pipeline) ReplayDead(ctx context.Context, q LedgerQuery) (int, error) {
+	n, err := p.cfg.Store.ReplayDead(ctx, q)
+	attrs := []slog.Attr{slog.String(AttrCategory, CategoryDelivery), slog.String(AttrWorkspace, q.Workspace), slog.Int("count", n)}
+	if err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "bulk replay failed", append(attrs, slog.Any("err", err))...)
+		return n, fmt.Errorf("chatter: replay dead: %w", err)
+	}
+	p.log.LogAttrs(ctx, slog.LevelInfo, "dead messages replayed", attrs...)
+	return n, nil
+}
+
 // work is the WorkFunc: one delivery attempt and its outcome.
 func (p *Pipeline) work(ctx context.Context, j *Job) Outcome {
 	if j.Message == nil {
@@ -360,16 +460,15 @@ func (p *Pipeline) work(ctx context.Context, j *Job) Outcome {
 		}
 		return o
 	}
-	maxAttempts := j.MaxAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = p.cfg.MaxAttempts
-	}
 	d := &Delivery{
 		Message:     j.Message,
 		Attempt:     max(j.Attempt, 1),
-		MaxAttempts: maxAttempts,
+		MaxAttempts: max(j.MaxAttempts, 0),
 		LastError:   j.LastError,
 		LastClass:   j.LastClass,
+	}
+	if !j.BudgetStart.IsZero() {
+		d.Deadline = j.BudgetStart.Add(p.cfg.MaxAge)
 	}
 	start := p.cfg.Now()
 	res, err := p.deliver(ctx, d)
@@ -400,13 +499,19 @@ func (p *Pipeline) deliver(ctx context.Context, d *Delivery) (res *DeliveryResul
 //   - nil error: Delivered.
 //   - Permanent(err): Dead.
 //   - an error with RetryAfter: Snooze for that long (at least MinSnooze),
-//     no attempt used; class rate_limited or the error's own class.
-//   - class rights or payment: Dead (retrying does not help).
+//     no attempt and no budget used; class rate_limited or the error's own.
+//   - class auth, rights, blocked or rate_limited: Snooze for the class's
+//     SnoozeDelays (the operator or the destination must act; retrying
+//     sooner does not help, and giving up would lose the message).
+//   - class payment: Dead (the account must be paid, then Replay).
 //   - class mapping: retried (a sink refreshes its cached CRM schema on a
 //     mapping error), Dead when the attempt after that refresh fails with a
 //     mapping error again (Delivery.LastClass is mapping).
 //   - ctx cancelled (the pipeline is stopping): Snooze, no attempt used.
-//   - anything else: Retry after Backoff(attempt), Dead after MaxAttempts.
+//   - anything else: Dead when the round's MaxAttempts are used up (if
+//     capped) or the attempt failed at or after Delivery.Deadline; else
+//     Retry after Backoff(attempt), capped so that the next attempt comes
+//     no later than the deadline.
 func (p *Pipeline) decide(ctx context.Context, d *Delivery, res *DeliveryResult, err error) Outcome {
 	if err == nil {
 		if res == nil {
@@ -423,8 +528,11 @@ func (p *Pipeline) decide(ctx context.Context, d *Delivery, res *DeliveryResult,
 	if wait, ok := RetryAfter(err); ok {
 		return Outcome{Kind: OutcomeSnooze, Class: class, Err: text, Delay: max(wait, MinSnooze)}
 	}
+	if wait, ok := p.cfg.Snooze.of(class); ok {
+		return Outcome{Kind: OutcomeSnooze, Class: class, Err: text, Delay: max(wait, MinSnooze)}
+	}
 	switch class {
-	case ClassRights, ClassPayment:
+	case ClassPayment:
 		return dead
 	case ClassMapping:
 		if d.LastClass == ClassMapping {
@@ -436,10 +544,18 @@ func (p *Pipeline) decide(ctx context.Context, d *Delivery, res *DeliveryResult,
 		// the destination, so it does not use an attempt.
 		return Outcome{Kind: OutcomeSnooze, Class: class, Err: text, Delay: MinSnooze}
 	}
-	if d.Attempt >= d.MaxAttempts {
+	if d.MaxAttempts > 0 && d.Attempt >= d.MaxAttempts {
 		return dead
 	}
-	return Outcome{Kind: OutcomeRetry, Class: class, Err: text, Delay: max(p.cfg.Backoff(d.Attempt), 0)}
+	now := p.cfg.Now()
+	if !d.Deadline.IsZero() && !now.Before(d.Deadline) {
+		return dead
+	}
+	delay := max(p.cfg.Backoff(d.Attempt), 0)
+	if !d.Deadline.IsZero() {
+		delay = min(delay, d.Deadline.Sub(now))
+	}
+	return Outcome{Kind: OutcomeRetry, Class: class, Err: text, Delay: delay}
 }
 
 // report logs the outcome and sends the notifications it calls for.
@@ -460,6 +576,7 @@ func (p *Pipeline) report(ctx context.Context, d *Delivery, o Outcome, dur time.
 		attrs = append(attrs, slog.String("err", o.Err))
 	}
 	var ns []*Notification
+	now := p.cfg.Now()
 	switch o.Kind {
 	case OutcomeDelivered:
 		attrs = append(attrs, slog.Int64("lead_id", o.Result.LeadID), slog.Bool("threaded", o.Result.Threaded))
@@ -467,27 +584,21 @@ func (p *Pipeline) report(ctx context.Context, d *Delivery, o Outcome, dur time.
 		if !o.Result.Threaded {
 			ns = append(ns, NewLeadNotification(m, o.Result))
 		}
+		p.alerts.resolve(m.Workspace)
 	case OutcomeSnooze:
 		p.log.LogAttrs(ctx, slog.LevelWarn, "delivery snoozed", append(attrs, slog.Duration("delay", o.Delay))...)
+		if n := problemNotification(m.Workspace, o, err); n != nil && p.alerts.raise(m.Workspace, n.Type, now, p.cfg.AlertQuiet) {
+			ns = append(ns, n)
+		}
 	case OutcomeRetry:
 		p.log.LogAttrs(ctx, slog.LevelWarn, "delivery failed, will retry", append(attrs, slog.Duration("delay", o.Delay))...)
 	case OutcomeDead:
 		p.log.LogAttrs(ctx, slog.LevelError, "delivery dead", attrs...)
 		ns = append(ns, DeliveryFailedNotification(m, d.Attempt, o.Class, o.Err))
 	}
-	if o.Kind != OutcomeDelivered {
-		switch o.Class {
-		case ClassRateLimited:
-			wait, _ := RetryAfter(err)
-			ns = append(ns, RateLimitedNotification(m.Workspace, string(m.Key.Source)+":"+m.Key.Account, wait))
-		case ClassBlocked:
-			ns = append(ns, AccountBlockedNotification(m.Workspace, m.Key.Account, o.Err))
-		}
-	}
 	if p.cfg.Notifier == nil {
 		return
 	}
-	now := p.cfg.Now()
 	for _, n := range ns {
 		n.Time = now
 		if err := p.cfg.Notifier.Notify(ctx, n); err != nil {
@@ -509,4 +620,77 @@ func ledgerError(err error) string {
 		s = s[:len(s)-1]
 	}
 	return s + "…"
+}
+
+// problemNotification is the notification of an operator-fixable problem a
+// snoozed outcome ran into, or nil when o is not one.
+func problemNotification(workspace string, o Outcome, err error) *Notification {
+	switch o.Class {
+	case ClassAuth:
+		return AuthFailedNotification(workspace, o.Err)
+	case ClassRights:
+		return RightsMissingNotification(workspace, o.Err)
+	case ClassBlocked:
+		return AccountBlockedNotification(workspace, "", o.Err)
+	case ClassRateLimited:
+		wait, ok := RetryAfter(err)
+		if !ok {
+			wait = o.Delay
+		}
+		return RateLimitedNotification(workspace, "CRM", wait)
+	}
+	return nil
+}
+
+// alerts tracks the episodes of operator-fixable problems, per workspace and
+// notification type, so that each is notified once and not once per message.
+type alerts struct {
+	mu sync.Mutex
+	m  map[alertKey]*alertState
+}
+
+type alertKey struct {
+	workspace string
+	typ       NotificationType
+}
+
+type alertState struct {
+	open       bool
+	notifiedAt time.Time
+}
+
+func newAlerts() *alerts { return &alerts{m: make(map[alertKey]*alertState)} }
+
+// raise reports the problem typ in workspace at now and says whether to
+// notify: when no episode is open and the last notification of typ is at
+// least quiet old (or there was none).
+func (a *alerts) raise(workspace string, typ NotificationType, now time.Time, quiet time.Duration) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := alertKey{workspace, typ}
+	st, ok := a.m[k]
+	if !ok {
+		a.m[k] = &alertState{open: true, notifiedAt: now}
+		return true
+	}
+	if st.open {
+		return false
+	}
+	st.open = true
+	if now.Sub(st.notifiedAt) < quiet {
+		return false
+	}
+	st.notifiedAt = now
+	return true
+}
+
+// resolve ends the open episodes of workspace: a delivery succeeded.
+func (a *alerts) resolve(workspace string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, st := range a.m {
+		if k.workspace == workspace {
+			st.open = false
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package chatter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
 )
 
 type pipelineBundle struct {
@@ -81,6 +84,9 @@ func TestNewPipelineValidate(t *testing.T) {
 		{PipelineConfig{Store: store, Sink: sink, MaxAttempts: -1}, "PipelineConfig.MaxAttempts"},
 		{PipelineConfig{Store: store, Sink: sink, Workers: -2}, "PipelineConfig.Workers"},
 		{PipelineConfig{Store: store, Sink: sink, JobTimeout: -time.Second}, "PipelineConfig.JobTimeout"},
+		{PipelineConfig{Store: store, Sink: sink, MaxAge: -time.Second}, "PipelineConfig.MaxAge"},
+		{PipelineConfig{Store: store, Sink: sink, AlertQuiet: -time.Second}, "PipelineConfig.AlertQuiet"},
+		{PipelineConfig{Store: store, Sink: sink, Snooze: SnoozeDelays{Rights: -time.Second}}, "PipelineConfig.Snooze"},
 	} {
 		_, err := NewPipeline(tc.cfg)
 		var ve *ValidationError
@@ -95,7 +101,8 @@ func TestNewPipelineValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.cfg.MaxAttempts != DefaultMaxAttempts || p.cfg.Workers != DefaultWorkers || p.cfg.JobTimeout != DefaultJobTimeout {
+	if p.cfg.MaxAttempts != 0 || p.cfg.MaxAge != DefaultMaxAge || p.cfg.Workers != DefaultWorkers || p.cfg.JobTimeout != DefaultJobTimeout ||
+		p.cfg.Snooze.Auth != DefaultAuthSnooze || p.cfg.AlertQuiet != DefaultAlertQuiet {
 		t.Errorf("defaults not applied: %+v", p.cfg)
 	}
 }
@@ -210,15 +217,17 @@ func TestPipelineDecide(t *testing.T) {
 	t.Parallel()
 	permanentRate := Permanent(&retryAfterErr{time.Minute})
 	for _, tc := range []struct {
-		name    string
-		attempt int
-		last    ErrorClass
-		err     error
-		panicV  any
-		cancel  bool
-		kind    OutcomeKind
-		class   ErrorClass
-		delay   time.Duration
+		name        string
+		attempt     int
+		maxAttempts int           // 0: 3; -1: no cap
+		age         time.Duration // how much of the budget is spent (BudgetStart = now - age)
+		last        ErrorClass
+		err         error
+		panicV      any
+		cancel      bool
+		kind        OutcomeKind
+		class       ErrorClass
+		delay       time.Duration
 	}{
 		{name: "delivered", attempt: 1, kind: OutcomeDelivered},
 		{name: "retry-after", attempt: 2, err: fmt.Errorf("amocrm: %w", &retryAfterErr{90 * time.Second}), kind: OutcomeSnooze, class: ClassRateLimited, delay: 90 * time.Second},
@@ -227,14 +236,21 @@ func TestPipelineDecide(t *testing.T) {
 		{name: "retry-after-at-last-attempt", attempt: 3, err: &retryAfterErr{time.Second}, kind: OutcomeSnooze, class: ClassRateLimited, delay: time.Second},
 		{name: "permanent", attempt: 1, err: Permanent(errBoom), kind: OutcomeDead, class: ClassPermanent},
 		{name: "permanent-wins-over-retry-after", attempt: 1, err: permanentRate, kind: OutcomeDead, class: ClassPermanent},
-		{name: "rights", attempt: 1, err: WithClass(errBoom, ClassRights), kind: OutcomeDead, class: ClassRights},
+		{name: "rights-snoozed", attempt: 3, err: WithClass(errBoom, ClassRights), kind: OutcomeSnooze, class: ClassRights, delay: DefaultRightsSnooze},
+		{name: "blocked-snoozed", attempt: 3, err: WithClass(errBoom, ClassBlocked), kind: OutcomeSnooze, class: ClassBlocked, delay: DefaultBlockedSnooze},
+		{name: "rate-limited-without-wait", attempt: 1, err: WithClass(errBoom, ClassRateLimited), kind: OutcomeSnooze, class: ClassRateLimited, delay: DefaultRateLimitedSnooze},
+		{name: "auth-snoozed-past-deadline", attempt: 3, age: 48 * time.Hour, err: WithClass(errBoom, ClassAuth), kind: OutcomeSnooze, class: ClassAuth, delay: DefaultAuthSnooze},
 		{name: "payment", attempt: 1, err: WithClass(errBoom, ClassPayment), kind: OutcomeDead, class: ClassPayment},
 		{name: "mapping-first", attempt: 1, err: WithClass(errBoom, ClassMapping), kind: OutcomeRetry, class: ClassMapping, delay: time.Minute},
 		{name: "mapping-after-transient", attempt: 2, last: ClassTransient, err: WithClass(errBoom, ClassMapping), kind: OutcomeRetry, class: ClassMapping, delay: 2 * time.Minute},
 		{name: "mapping-after-refresh", attempt: 2, last: ClassMapping, err: WithClass(errBoom, ClassMapping), kind: OutcomeDead, class: ClassMapping},
 		{name: "transient", attempt: 2, err: errBoom, kind: OutcomeRetry, class: ClassTransient, delay: 2 * time.Minute},
-		{name: "auth-retried", attempt: 1, err: WithClass(errBoom, ClassAuth), kind: OutcomeRetry, class: ClassAuth, delay: time.Minute},
+		{name: "auth-snoozed", attempt: 1, err: WithClass(errBoom, ClassAuth), kind: OutcomeSnooze, class: ClassAuth, delay: DefaultAuthSnooze},
 		{name: "transient-last", attempt: 3, err: errBoom, kind: OutcomeDead, class: ClassTransient},
+		{name: "transient-no-cap", attempt: 40, maxAttempts: -1, err: errBoom, kind: OutcomeRetry, class: ClassTransient, delay: 40 * time.Minute},
+		{name: "transient-deadline-caps-delay", attempt: 2, maxAttempts: -1, age: DefaultMaxAge - 30*time.Second, err: errBoom, kind: OutcomeRetry, class: ClassTransient, delay: 30 * time.Second},
+		{name: "transient-at-deadline", attempt: 2, maxAttempts: -1, age: DefaultMaxAge, err: errBoom, kind: OutcomeDead, class: ClassTransient},
+		{name: "rate-limit-past-deadline", attempt: 2, age: 2 * DefaultMaxAge, err: &retryAfterErr{time.Minute}, kind: OutcomeSnooze, class: ClassRateLimited, delay: time.Minute},
 		{name: "panic", attempt: 1, panicV: "nil map", kind: OutcomeRetry, class: ClassInternal, delay: time.Minute},
 		{name: "shutdown", attempt: 2, err: context.Canceled, cancel: true, kind: OutcomeSnooze, class: ClassTransient, delay: MinSnooze},
 		{name: "timeout", attempt: 1, err: context.DeadlineExceeded, kind: OutcomeRetry, class: ClassTransient, delay: time.Minute},
@@ -257,7 +273,9 @@ func TestPipelineDecide(t *testing.T) {
 			if tc.cancel {
 				cancel()
 			}
-			o := b.p.work(ctx, &Job{ID: 1, Message: testMessage(1), Attempt: tc.attempt, MaxAttempts: 3, LastClass: tc.last})
+			maxAttempts := cmp.Or(tc.maxAttempts, 3)
+			o := b.p.work(ctx, &Job{ID: 1, Message: testMessage(1), Attempt: tc.attempt, MaxAttempts: max(maxAttempts, 0),
+				LastClass: tc.last, BudgetStart: b.clock.Now().Add(-tc.age)})
 			if o.Kind != tc.kind || o.Class != tc.class || o.Delay != tc.delay {
 				t.Fatalf("outcome = %+v; want kind %d class %q delay %s", o, tc.kind, tc.class, tc.delay)
 			}
@@ -282,9 +300,14 @@ func TestPipelineDeliveryAndNotifications(t *testing.T) {
 	var outcomes []OutcomeKind
 	b.p.cfg.Hooks.OnOutcome = func(_ context.Context, j *Job, o Outcome) { outcomes = append(outcomes, o.Kind) }
 	job := &Job{ID: 1, Message: testMessage(1), Attempt: 2, MaxAttempts: 3, LastError: "boom", LastClass: ClassTransient}
+	run := func(res *DeliveryResult, err error, j *Job) Outcome {
+		t.Helper()
+		b.setSink(res, err)
+		return b.p.work(ctx, j)
+	}
 
 	// A new lead notifies; the Delivery carries the job's history.
-	if o := b.p.work(ctx, job); o.Kind != OutcomeDelivered || o.Result.LeadID != 7001 {
+	if o := run(&DeliveryResult{LeadID: 7001, ContactID: 9}, nil, job); o.Kind != OutcomeDelivered || o.Result.LeadID != 7001 {
 		t.Fatalf("outcome = %+v", o)
 	}
 	d := b.calls[0]
@@ -297,38 +320,49 @@ func TestPipelineDeliveryAndNotifications(t *testing.T) {
 	}
 
 	// A note on an open lead does not.
-	b.setSink(&DeliveryResult{LeadID: 7001, NoteID: 5, Threaded: true}, nil)
-	b.p.work(ctx, job)
+	run(&DeliveryResult{LeadID: 7001, NoteID: 5, Threaded: true}, nil, job)
 	if got := b.notifier.types(); len(got) != 1 {
 		t.Errorf("threaded note notified: %v", got)
 	}
 
 	// A dead delivery notifies with its class.
-	b.setSink(nil, WithClass(errBoom, ClassRights))
-	b.p.work(ctx, job)
+	run(nil, WithClass(errBoom, ClassPayment), job)
 	ns = b.notifier.all()
-	if last := ns[len(ns)-1]; last.Type != NotifyDeliveryFailed || last.Fields["error_class"] != "rights" || last.Severity != SeverityError {
+	if last := ns[len(ns)-1]; last.Type != NotifyDeliveryFailed || last.Fields["error_class"] != "payment" || last.Severity != SeverityError {
 		t.Errorf("dead notification = %+v", last)
 	}
 
-	// Rate limits and blocks notify by class.
-	b.setSink(nil, &retryAfterErr{time.Minute})
-	b.p.work(ctx, job)
-	b.setSink(nil, WithClass(errBoom, ClassBlocked))
-	b.p.work(ctx, &Job{ID: 2, Message: testMessage(2), Attempt: 3, MaxAttempts: 3})
-	want := []NotificationType{NotifyNewLead, NotifyDeliveryFailed, NotifyRateLimited, NotifyDeliveryFailed, NotifyAccountBlocked}
-	if got := b.notifier.types(); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("notification types = %v; want %v", got, want)
+	// Operator-fixable problems snooze and notify once per episode, not
+	// per message: a second message with the same problem is silent.
+	job2 := &Job{ID: 2, Message: testMessage(2), Attempt: 3, MaxAttempts: 3}
+	for _, err := range []error{&retryAfterErr{time.Minute}, WithClass(errBoom, ClassBlocked), WithClass(errBoom, ClassRights), WithClass(errBoom, ClassAuth)} {
+		for _, j := range []*Job{job, job2} {
+			if o := run(nil, err, j); o.Kind != OutcomeSnooze {
+				t.Errorf("%v: outcome %+v, want a snooze", err, o)
+			}
+		}
+	}
+	// A success ends the episodes; the same problem soon after is a new
+	// episode but within AlertQuiet of its notification, so it is silent
+	// (a flapping problem); after AlertQuiet it notifies again.
+	run(&DeliveryResult{LeadID: 7002}, nil, job2)
+	run(nil, WithClass(errBoom, ClassAuth), job)
+	b.clock.Advance(2 * DefaultAlertQuiet)
+	run(&DeliveryResult{LeadID: 7003}, nil, job2)
+	run(nil, WithClass(errBoom, ClassAuth), job)
+	want := []NotificationType{NotifyNewLead, NotifyDeliveryFailed, NotifyRateLimited, NotifyAccountBlocked,
+		NotifyRightsMissing, NotifyAuthFailed, NotifyNewLead, NotifyNewLead, NotifyAuthFailed}
+	if d := gocmp.Diff(want, b.notifier.types()); d != "" {
+		t.Errorf("notification types (-want +got):\n%s", d)
 	}
 
 	// A failing notifier changes nothing about the outcome.
 	b.notifier.err = errBoom
-	b.setSink(&DeliveryResult{LeadID: 1}, nil)
-	if o := b.p.work(ctx, job); o.Kind != OutcomeDelivered {
+	if o := run(&DeliveryResult{LeadID: 1}, nil, job); o.Kind != OutcomeDelivered {
 		t.Errorf("outcome with failing notifier = %+v", o)
 	}
-	if len(delivered) != 6 || len(outcomes) != 6 {
-		t.Errorf("hooks: %d OnDelivered, %d OnOutcome; want 6 each", len(delivered), len(outcomes))
+	if len(delivered) != 16 || len(outcomes) != 16 {
+		t.Errorf("hooks: %d OnDelivered, %d OnOutcome; want 16 each", len(delivered), len(outcomes))
 	}
 
 	// The log says what happened, with the attributes the event log lifts.
@@ -337,7 +371,7 @@ func TestPipelineDeliveryAndNotifications(t *testing.T) {
 	}
 	var sawDead, sawNotify bool
 	for _, ev := range b.store.allEvents() {
-		if ev.Text == "delivery dead" && ev.Category == CategoryDelivery && ev.ErrorClass == ClassRights &&
+		if ev.Text == "delivery dead" && ev.Category == CategoryDelivery && ev.ErrorClass == ClassPayment &&
 			ev.Workspace == "ws1" && ev.MessageKey == testMessage(1).Key.String() && ev.Source == "tgbot" && ev.Level == slog.LevelError {
 			sawDead = true
 		}

@@ -1,16 +1,21 @@
 package chatter
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Sink delivers one message to its destination (for example, a lead in amoCRM).
 //
 // Deliver is called at least once per accepted message and may be called again
 // after an ambiguous failure (timeout, crash): implementations must be
 // idempotent with respect to the message key. A nil error means delivered.
-// Errors steer the queue: an error with a RetryAfter() method (see RetryAfter)
-// snoozes the delivery without using an attempt; Permanent(err) sends it to the
-// dead state; anything else is retried with backoff up to the attempt limit.
-// The error class (see ClassOf) is recorded on the ledger.
+// Errors steer the queue (see Pipeline's decide rules): an error with a
+// RetryAfter() method (see RetryAfter) and the classes auth, rights, blocked
+// and rate_limited snooze the delivery without spending its retry budget;
+// Permanent(err) sends it to the dead state; anything else is retried with
+// capped backoff until the budget (PipelineConfig.MaxAge) is spent. The error
+// class (see ClassOf) is recorded on the ledger.
 // Implementations must be safe for concurrent use.
 type Sink interface {
 	Deliver(ctx context.Context, d *Delivery) (*DeliveryResult, error)
@@ -28,9 +33,13 @@ func (f SinkFunc) Deliver(ctx context.Context, d *Delivery) (*DeliveryResult, er
 type Delivery struct {
 	Message     *Message
 	Attempt     int        // 1 for the first attempt; snoozes do not count
-	MaxAttempts int        // attempts allowed before the delivery goes dead
+	MaxAttempts int        // attempts allowed before the delivery goes dead; 0: no cap by count
 	LastError   string     // the previous attempt's error, if any
 	LastClass   ErrorClass // the previous attempt's error class, if any
+	// Deadline is when the retry budget ends: a failure of an attempt
+	// started at or after it makes the delivery dead. Zero: no limit by
+	// time.
+	Deadline time.Time
 }
 
 // Ambiguous reports whether a previous attempt may have reached the

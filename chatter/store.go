@@ -51,7 +51,11 @@ type AcceptOptions struct {
 	Verdict Verdict
 	// Priority of the delivery: 0 (highest) to 3 (lowest).
 	Priority int
-	// MaxAttempts allowed for the delivery (≥1).
+	// MaxAttempts caps the attempts of one round of delivery (Replay starts
+	// another); 0 means no cap by count. The Pipeline's budget is time
+	// (PipelineConfig.MaxAge, from Job.BudgetStart) and it accepts messages
+	// with MaxAttempts 0 unless PipelineConfig.MaxAttempts says otherwise.
+	// Negative is invalid.
 	MaxAttempts int
 }
 
@@ -120,11 +124,18 @@ type LedgerQuery struct {
 type Job struct {
 	ID          int64
 	Message     *Message
-	Attempt     int // 1-based, snoozes excluded
-	MaxAttempts int
+	Attempt     int // 1-based, snoozes excluded; keeps counting across Replay rounds
+	MaxAttempts int // attempts allowed in total, this round included; 0: no cap by count
 	Priority    int
 	LastError   string
 	LastClass   ErrorClass
+	// BudgetStart is when the retry budget of the current round started,
+	// by the store's clock: the message's ReceivedAt for the first round,
+	// the time of the Replay for later ones, moved later by the delay of
+	// every snooze (time spent snoozed does not spend the budget). The
+	// Pipeline gives up after a failed attempt at or after BudgetStart +
+	// PipelineConfig.MaxAge.
+	BudgetStart time.Time
 }
 
 // OutcomeKind is what the queue must do after a delivery attempt.
@@ -134,7 +145,7 @@ type OutcomeKind int
 const (
 	OutcomeDelivered OutcomeKind = iota + 1 // mark delivered with Result and complete the job, in one transaction
 	OutcomeRetry                            // record the failure; try again after Delay (uses an attempt)
-	OutcomeSnooze                           // record the reason; try again after Delay without using an attempt
+	OutcomeSnooze                           // record the reason; try again after Delay without using an attempt or the time budget (Job.BudgetStart moves by Delay)
 	OutcomeDead                             // record the failure; no more attempts until Replay
 )
 
@@ -178,6 +189,13 @@ type Queue interface {
 	// attempts. It returns ErrNotFound for an unknown key and ErrConflict
 	// when the message is not dead or failed.
 	Replay(ctx context.Context, workspace string, key Key) error
+	// ReplayDead replays (as Replay) every dead message matching q, in
+	// batches of bounded size, each batch in one transaction, and returns
+	// how many it replayed. q.States must be empty or exactly
+	// [StateDead]; q.Limit, q.Before and q.WithMessage are ignored. A
+	// message that stops being dead meanwhile is skipped. On an error the
+	// count says how many were replayed before it.
+	ReplayDead(ctx context.Context, q LedgerQuery) (int, error)
 }
 
 // ContactLink remembers which CRM contact a Telegram person is, and the lead

@@ -27,22 +27,36 @@ func TestRevokedTokenIsAuth(t *testing.T) {
 	if chatter.IsPermanent(err) {
 		t.Error("auth must be retried (the operator may re-authorise), not dead at once")
 	}
-	// Through the pipeline the ledger shows the class.
+	// Through the pipeline the ledger shows the class; the delivery is
+	// snoozed (no attempt spent) until the operator re-authorises.
 	p := e.runPipeline(t, chatter.PipelineConfig{MaxAttempts: 2})
 	m := msg(chatID, 2, maria, "Ответьте, пожалуйста")
 	if _, err := p.Accept(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
-	e.waitSettled(t, 1, 30*time.Second)
-	if en := e.entry(t, m); en.State != chatter.StateDead || en.ErrorClass != chatter.ClassAuth || en.Attempts != 2 {
-		t.Fatalf("ledger = %s/%s after %d attempts, want dead/auth after 2", en.State, en.ErrorClass, en.Attempts)
+	if en := waitSnoozed(t, e, m); en.ErrorClass != chatter.ClassAuth || en.Attempts != 0 {
+		t.Fatalf("ledger = %s/%s after %d attempts, want queued/auth after 0", en.State, en.ErrorClass, en.Attempts)
 	}
 	if len(e.srv.Leads()) != 2 {
 		t.Error("a lead was created with a revoked token")
 	}
 }
 
-func TestNoRightsIsRightsAndDead(t *testing.T) {
+// waitSnoozed waits until m's entry is queued again after an attempt (a
+// snooze records the error class and gives the attempt back).
+func waitSnoozed(t *testing.T, e *env, m *chatter.Message) *chatter.LedgerEntry {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if en := e.entry(t, m); en.State == chatter.StateQueued && en.ErrorClass != "" {
+			return en
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not snoozed within 30s: %+v", m.Key, e.entry(t, m))
+		}
+	}
+}
+
+func TestNoRightsIsRightsAndSnoozed(t *testing.T) {
 	e := newEnv(t, envOptions{noCache: true, token: func(s *amocrmtest.Server) string {
 		deny := amocrmtest.EntityRights{Add: amocrmtest.RightDenied}
 		u := s.AddUser(amocrmtest.User{Name: "Стажёр", Email: "intern@example.com",
@@ -59,9 +73,8 @@ func TestNoRightsIsRightsAndDead(t *testing.T) {
 	if _, err := p.Accept(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
-	e.waitSettled(t, 1, 30*time.Second)
-	if en := e.entry(t, m); en.State != chatter.StateDead || en.ErrorClass != chatter.ClassRights || en.Attempts != 1 {
-		t.Fatalf("ledger = %s/%s after %d attempts, want dead/rights after 1", en.State, en.ErrorClass, en.Attempts)
+	if en := waitSnoozed(t, e, m); en.ErrorClass != chatter.ClassRights || en.Attempts != 0 {
+		t.Fatalf("ledger = %s/%s after %d attempts, want queued/rights after 0 (snoozed until the right is granted)", en.State, en.ErrorClass, en.Attempts)
 	}
 }
 

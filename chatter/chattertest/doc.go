@@ -49,7 +49,7 @@
 //
 //   - Validation: SaveMessage/SaveMessages reject, wrapping chatter.ErrInvalid
 //     and storing nothing, an invalid message (Message.Validate), a Priority
-//     outside 0..3, MaxAttempts < 1 on an accepted message, and len(ms) !=
+//     outside 0..3, a negative MaxAttempts (0 means no cap by count), and len(ms) !=
 //     len(opts). Every write and every query requires a workspace
 //     (ErrInvalid). A negative Limit is ErrInvalid; 0 means 100; more than
 //     1000 is capped at 1000.
@@ -69,6 +69,11 @@
 //     reset Job.Attempt: the next attempt is numbered after the previous ones
 //     (so Delivery.Ambiguous holds) and MaxAttempts grows by a fresh round;
 //     LastError/LastClass carry the failure that made it dead.
+//   - Budget: Job.BudgetStart is the entry's ReceivedAt, moves later by the
+//     Delay of every snooze (not of retries) and restarts at Replay.
+//     ReplayDead replays every dead entry matching the query (in batches;
+//     Limit is ignored), in no other workspace or state, and refuses States
+//     other than [dead].
 //   - Reconcile: every store implements QueueFaults (a test hook that ends a
 //     delivery job the way River's rescuer or an operator would). An entry
 //     whose job ended that way is dead with ClassInternal and a reason once

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -112,6 +113,7 @@ func (s *MemStore) claim(ctx context.Context, log *slog.Logger) (*memJob, *chatt
 				Priority:    e.Priority,
 				LastError:   e.LastError,
 				LastClass:   e.ErrorClass,
+				BudgetStart: j.entry.budget,
 			}
 			s.mu.Unlock()
 			return j, job
@@ -199,6 +201,7 @@ func (s *MemStore) apply(j *memJob, attempt int, o chatter.Outcome, log *slog.Lo
 		e.State = chatter.StateQueued
 		e.ErrorClass, e.LastError = o.Class, o.Err
 		e.NextAt = now.Add(delay)
+		me.budget = me.budget.Add(delay) // time snoozed does not spend the retry budget
 		j.runAt = e.NextAt
 		s.scheduleLocked(j, now)
 		s.wakeLocked()
@@ -211,7 +214,7 @@ func (s *MemStore) apply(j *memJob, attempt int, o chatter.Outcome, log *slog.Lo
 			log.LogAttrs(context.Background(), slog.LevelError, "invalid outcome",
 				slog.Int64("job_id", j.id), slog.Int("kind", int(o.Kind)))
 		}
-		if attempt >= j.maxTries {
+		if j.maxTries > 0 && attempt >= j.maxTries {
 			dead(class, msg)
 			return
 		}
@@ -227,7 +230,7 @@ func (s *MemStore) apply(j *memJob, attempt int, o chatter.Outcome, log *slog.Lo
 
 // Replay implements chatter.Queue. The job keeps counting attempts (so a sink
 // still sees Delivery.Ambiguous after earlier failures); its MaxAttempts grows
-// by the round it was accepted with.
+// by the round it was accepted with, and its retry budget starts again.
 func (s *MemStore) Replay(ctx context.Context, workspace string, key chatter.Key) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -244,18 +247,60 @@ func (s *MemStore) Replay(ctx context.Context, workspace string, key chatter.Key
 	if st := me.e.State; (st != chatter.StateDead && st != chatter.StateFailed) || me.job == nil {
 		return fmt.Errorf("chattertest: replay %s in state %s: %w", key, me.e.State, chatter.ErrConflict)
 	}
-	now := s.now()
+	s.replayLocked(me, s.now())
+	s.wakeLocked()
+	return nil
+}
+
+// replayLocked starts a new round for me.
+func (s *MemStore) replayLocked(me *memEntry, now time.Time) {
 	j := me.job
 	j.ended = "" // a new round is a new job
 	delete(s.endedJobs, me)
-	j.maxTries = me.e.Attempts + me.round
+	j.maxTries = 0
+	if me.round > 0 {
+		j.maxTries = me.e.Attempts + me.round
+	}
+	me.budget = now
 	me.e.State = chatter.StateQueued
 	me.e.NextAt = now
 	me.e.UpdatedAt = now
 	j.runAt = now
 	s.scheduleLocked(j, now)
-	s.wakeLocked()
-	return nil
+}
+
+// ReplayDead implements chatter.Queue: every dead entry matching q (States
+// empty or [dead]; Limit and Before ignored) is replayed; it returns how
+// many.
+func (s *MemStore) ReplayDead(ctx context.Context, q chatter.LedgerQuery) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(q.States) > 1 || (len(q.States) == 1 && q.States[0] != chatter.StateDead) {
+		return 0, fmt.Errorf("chattertest: replay dead: %w", invalidf("states", "повторить можно только недоставленные (dead) сообщения",
+			"only dead messages can be replayed: States must be empty or [dead]"))
+	}
+	q.States, q.Limit = []chatter.State{chatter.StateDead}, 0
+	if _, err := checkLedgerQuery(q); err != nil {
+		return 0, fmt.Errorf("chattertest: replay dead: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []*memEntry
+	for _, me := range s.entries {
+		if me.matches(q) && me.job != nil {
+			found = append(found, me)
+		}
+	}
+	slices.SortFunc(found, func(a, b *memEntry) int { return cmp.Compare(a.seq, b.seq) })
+	now := s.now()
+	for _, me := range found {
+		s.replayLocked(me, now)
+	}
+	if len(found) > 0 {
+		s.wakeLocked()
+	}
+	return len(found), nil
 }
 
 // reconcileReason is the error text of an entry the reconcile sweep marks dead.

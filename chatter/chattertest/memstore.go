@@ -123,18 +123,19 @@ type checkpointKey struct {
 // memEntry is a ledger entry with its message and, while the delivery is not
 // finished, its job.
 type memEntry struct {
-	seq   int64
-	e     chatter.LedgerEntry // Message is kept in msg, never here
-	msg   *chatter.Message
-	round int // MaxAttempts of one round, for Replay
-	job   *memJob
+	seq    int64
+	e      chatter.LedgerEntry // Message is kept in msg, never here
+	msg    *chatter.Message
+	round  int       // MaxAttempts of one round, for Replay (0: no cap)
+	budget time.Time // start of the retry budget (chatter.Job.BudgetStart)
+	job    *memJob
 }
 
 // memJob is the delivery of one entry.
 type memJob struct {
 	id       int64
 	entry    *memEntry
-	maxTries int       // attempts allowed in total (grows with Replay)
+	maxTries int       // attempts allowed in total (grows with Replay); 0: no cap
 	runAt    time.Time // not before
 	gen      int64     // bumped on every (re)scheduling; stale heap items are skipped
 	running  bool
@@ -185,8 +186,8 @@ func checkOptions(o chatter.AcceptOptions) error {
 		return invalidf("priority", fmt.Sprintf("приоритет %d вне диапазона 0–%d", o.Priority, maxPriority),
 			fmt.Sprintf("priority %d is outside 0..%d", o.Priority, maxPriority))
 	}
-	if o.Verdict.Accept && o.MaxAttempts < 1 {
-		return invalidf("max_attempts", "число попыток должно быть не меньше 1", "max attempts must be at least 1")
+	if o.MaxAttempts < 0 {
+		return invalidf("max_attempts", "число попыток отрицательное", "max attempts is negative (0: no cap by count)")
 	}
 	return nil
 }
@@ -242,8 +243,9 @@ func (s *MemStore) SaveMessages(ctx context.Context, ms []*chatter.Message, opts
 				ReceivedAt: now,
 				UpdatedAt:  now,
 			},
-			msg:   CopyMessage(m),
-			round: o.MaxAttempts,
+			msg:    CopyMessage(m),
+			round:  o.MaxAttempts,
+			budget: now,
 		}
 		if o.Verdict.Accept {
 			me.e.State = chatter.StateQueued

@@ -194,7 +194,7 @@ func testSaveInvalid(t *testing.T, s chatter.Store) {
 		{"too many attachments", bad(func(m *chatter.Message) { m.Attachments = attachments }), accept(0, 3)},
 		{"priority below 0", NewMessage(ws, -100999, 5, ""), accept(-1, 3)},
 		{"priority above 3", NewMessage(ws, -100999, 5, ""), accept(4, 3)},
-		{"accepted with no attempts", NewMessage(ws, -100999, 5, ""), accept(0, 0)},
+		{"negative max attempts", NewMessage(ws, -100999, 5, ""), accept(0, -1)},
 	}
 	for _, tc := range cases {
 		_, err := s.SaveMessage(t.Context(), tc.m, tc.opts)

@@ -30,6 +30,10 @@ var queueTests = []storeTest{
 	{"StopMidDelivery", testQueueStopMidDelivery},
 	{"StopAppliesLateOutcome", testQueueStopLateOutcome},
 	{"WorkArguments", testQueueWorkArguments},
+	{"NoAttemptCap", testQueueNoAttemptCap},
+	{"BudgetStart", testQueueBudgetStart},
+	{"ReplayDead", testQueueReplayDead},
+	{"ReplayDeadBatches", testQueueReplayDeadBatches},
 	{"ReconcileDiscarded", testQueueReconcileDiscarded},
 	{"ReconcileCancelledFailed", testQueueReconcileCancelledFailed},
 	{"ReconcileRefusesRunningJob", testQueueReconcileRefusesRunning},
@@ -609,3 +613,160 @@ func testQueueReconcileRefusesRunning(t *testing.T, s chatter.Store) {
 	waitEntry(t, s, ws, m.Key, chatter.StateDelivered)
 	w.stop(t)
 }
+
+// testQueueNoAttemptCap: MaxAttempts 0 means no cap by count; the job says
+// MaxAttempts 0 and a retry on any attempt is retried.
+func testQueueNoAttemptCap(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	m := NewMessage(ws, -1017017, 1, "")
+	save(t, s, m, accept(0, 0))
+	var log jobLog
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		if log.add(j) <= 5 {
+			return chatter.Outcome{Kind: chatter.OutcomeRetry, Class: chatter.ClassTransient, Err: "amoCRM 503", Delay: time.Millisecond}
+		}
+		return deliveredOutcome(j)
+	})
+	e := waitEntry(t, s, ws, m.Key, chatter.StateDelivered, chatter.StateDead)
+	w.stop(t)
+	require.Equal(t, chatter.StateDelivered, e.State, "a delivery without an attempt cap went dead")
+	jobs := log.of(ws, m.Key)
+	require.Len(t, jobs, 6)
+	for i, j := range jobs {
+		if j.Attempt != i+1 || j.MaxAttempts != 0 {
+			t.Errorf("run %d: Attempt %d MaxAttempts %d, want %d and 0 (no cap)", i+1, j.Attempt, j.MaxAttempts, i+1)
+		}
+	}
+	require.Equal(t, 6, e.Attempts)
+}
+
+// testQueueBudgetStart: Job.BudgetStart is ReceivedAt, moves by each
+// snooze's delay (not by retries), and restarts at the time of a Replay.
+func testQueueBudgetStart(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	const snooze = 40 * time.Millisecond
+	m := NewMessage(ws, -1018018, 1, "")
+	save(t, s, m, accept(0, 3))
+	e0, err := s.GetEntry(t.Context(), ws, m.Key)
+	require.NoError(t, err)
+	var log jobLog
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		switch log.add(j) {
+		case 1:
+			return chatter.Outcome{Kind: chatter.OutcomeSnooze, Class: chatter.ClassAuth, Err: "401", Delay: snooze}
+		case 2:
+			return chatter.Outcome{Kind: chatter.OutcomeRetry, Class: chatter.ClassTransient, Err: "502", Delay: time.Millisecond}
+		case 3:
+			return chatter.Outcome{Kind: chatter.OutcomeDead, Class: chatter.ClassMapping, Err: "field"}
+		}
+		return deliveredOutcome(j)
+	})
+	waitEntry(t, s, ws, m.Key, chatter.StateDead)
+	require.NoError(t, s.Replay(t.Context(), ws, m.Key))
+	replayed, err := s.GetEntry(t.Context(), ws, m.Key)
+	require.NoError(t, err)
+	waitEntry(t, s, ws, m.Key, chatter.StateDelivered)
+	w.stop(t)
+	jobs := log.of(ws, m.Key)
+	require.Len(t, jobs, 4)
+	got := []time.Duration{jobs[0].BudgetStart.Sub(e0.ReceivedAt), jobs[1].BudgetStart.Sub(e0.ReceivedAt),
+		jobs[2].BudgetStart.Sub(e0.ReceivedAt), jobs[3].BudgetStart.Sub(replayed.UpdatedAt)}
+	want := []time.Duration{0, snooze, snooze, 0}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("BudgetStart relative to ReceivedAt (runs 1-3) and to the Replay (run 4) (-want +got):\n%s", d)
+	}
+}
+
+// deadFixture makes the messages ms dead by running them once with a dead
+// outcome of class, and returns when they all are.
+func deadFixture(t *testing.T, s chatter.Store, ms []*chatter.Message, class chatter.ErrorClass) {
+	t.Helper()
+	opts := make([]chatter.AcceptOptions, len(ms))
+	for i := range opts {
+		opts[i] = accept(i%4, 3)
+	}
+	_, err := s.SaveMessages(t.Context(), ms, opts)
+	require.NoError(t, err)
+	w := startWork(t, s, chatter.QueueConfig{Workers: 32}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		return chatter.Outcome{Kind: chatter.OutcomeDead, Class: class, Err: "outage"}
+	})
+	for _, m := range ms {
+		waitEntry(t, s, m.Workspace, m.Key, chatter.StateDead)
+	}
+	w.stop(t)
+}
+
+// testQueueReplayDead: ReplayDead replays exactly the dead entries matching
+// the query (workspace, chat, class), in no other workspace and no other
+// state, and they are delivered with the next attempt number.
+func testQueueReplayDead(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	chatA := []*chatter.Message{NewMessage(ws, -1019001, 1, ""), NewMessage(ws, -1019001, 2, "")}
+	chatB := []*chatter.Message{NewMessage(ws, -1019002, 1, ""), NewMessage(ws, -1019002, 2, ""), NewMessage(ws, -1019002, 3, "")}
+	other := NewMessage("ws-other", -1019002, 1, "")
+	deadFixture(t, s, append(append([]*chatter.Message{other}, chatA...), chatB...), chatter.ClassTransient)
+	waiting := NewMessage(ws, -1019002, 9, "")
+	save(t, s, waiting, accept(0, 3))
+
+	wantErr(t, "ReplayDead(no workspace)", errOf(s.ReplayDead(t.Context(), chatter.LedgerQuery{})), chatter.ErrInvalid)
+	wantErr(t, "ReplayDead(states failed)", errOf(s.ReplayDead(t.Context(), chatter.LedgerQuery{Workspace: ws, States: []chatter.State{chatter.StateFailed}})), chatter.ErrInvalid)
+	n, err := s.ReplayDead(t.Context(), chatter.LedgerQuery{Workspace: ws, ErrorClass: chatter.ClassMapping})
+	require.NoError(t, err)
+	require.Zero(t, n, "ReplayDead with a class no entry has")
+
+	n, err = s.ReplayDead(t.Context(), chatter.LedgerQuery{Workspace: ws, ChatID: -1019002, States: []chatter.State{chatter.StateDead}, Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "ReplayDead of chat B (Limit is ignored)")
+	counts, err := s.CountEntries(t.Context(), chatter.LedgerQuery{Workspace: ws})
+	require.NoError(t, err)
+	if d := cmp.Diff(map[chatter.State]int{chatter.StateDead: 2, chatter.StateQueued: 4}, counts); d != "" {
+		t.Errorf("ledger after ReplayDead of chat B (-want +got):\n%s", d)
+	}
+	n, err = s.ReplayDead(t.Context(), chatter.LedgerQuery{Workspace: ws})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "ReplayDead of the rest")
+	n, err = s.ReplayDead(t.Context(), chatter.LedgerQuery{Workspace: ws})
+	require.NoError(t, err)
+	require.Zero(t, n, "ReplayDead when nothing is dead")
+
+	var log jobLog
+	w := startWork(t, s, chatter.QueueConfig{Workers: 2}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		log.add(j)
+		return deliveredOutcome(j)
+	})
+	for _, m := range append(append([]*chatter.Message{waiting}, chatA...), chatB...) {
+		waitEntry(t, s, ws, m.Key, chatter.StateDelivered)
+	}
+	w.stop(t)
+	for _, m := range append(chatA, chatB...) {
+		jobs := log.of(ws, m.Key)
+		if len(jobs) != 1 || jobs[0].Attempt != 2 || jobs[0].LastClass != chatter.ClassTransient {
+			t.Errorf("%s after ReplayDead: runs %+v, want one with Attempt 2 and LastClass transient", m.Key, jobs)
+		}
+	}
+	e, err := s.GetEntry(t.Context(), "ws-other", other.Key)
+	require.NoError(t, err)
+	require.Equal(t, chatter.StateDead, e.State, "ReplayDead touched another workspace")
+}
+
+// testQueueReplayDeadBatches: more dead entries than one batch (200) are all
+// replayed, each once.
+func testQueueReplayDeadBatches(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	const n = 410
+	ms := make([]*chatter.Message, n)
+	for i := range ms {
+		ms[i] = NewMessage(ws, -1020020, int64(i+1), "")
+	}
+	deadFixture(t, s, ms, chatter.ClassTransient)
+	got, err := s.ReplayDead(t.Context(), chatter.LedgerQuery{Workspace: ws})
+	require.NoError(t, err)
+	require.Equal(t, n, got)
+	counts, err := s.CountEntries(t.Context(), chatter.LedgerQuery{Workspace: ws})
+	require.NoError(t, err)
+	if d := cmp.Diff(map[chatter.State]int{chatter.StateQueued: n}, counts); d != "" {
+		t.Errorf("ledger after ReplayDead (-want +got):\n%s", d)
+	}
+}
+
+func errOf(_ int, err error) error { return err }

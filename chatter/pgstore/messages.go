@@ -27,8 +27,8 @@ func checkOptions(o chatter.AcceptOptions) error {
 		return invalid("priority", fmt.Sprintf("приоритет %d вне диапазона 0–%d", o.Priority, maxPriority),
 			fmt.Sprintf("priority %d is outside 0..%d", o.Priority, maxPriority))
 	}
-	if o.Verdict.Accept && o.MaxAttempts < 1 {
-		return invalid("max_attempts", "число попыток должно быть не меньше 1", "max attempts must be at least 1")
+	if o.MaxAttempts < 0 {
+		return invalid("max_attempts", "число попыток отрицательное", "max attempts is negative (0: no cap by count)")
 	}
 	return nil
 }
@@ -69,8 +69,6 @@ func prepare(m *chatter.Message, o chatter.AcceptOptions) (row, error) {
 	r := row{m: m, opts: o, body: body, verdict: verdict, state: chatter.StateFiltered}
 	if o.Verdict.Accept {
 		r.state = chatter.StateQueued
-	} else if r.opts.MaxAttempts < 1 {
-		r.opts.MaxAttempts = 1
 	}
 	return r, nil
 }
@@ -82,8 +80,8 @@ func prepare(m *chatter.Message, o chatter.AcceptOptions) (row, error) {
 const saveSQL = `WITH ins AS (
 	INSERT INTO {schema}chatter_messages
 		(workspace, source, account, chat_id, message_id, revision, body, raw, state, verdict,
-		 priority, max_attempts, received_at, updated_at, next_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
+		 priority, max_attempts, received_at, updated_at, next_at, budget_start)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $13)
 	ON CONFLICT ON CONSTRAINT chatter_messages_key DO NOTHING
 	RETURNING id, state
 )

@@ -79,6 +79,14 @@ func (s *Store) Replay(ctx context.Context, workspace string, key chatter.Key) e
 	return s.queue.Replay(ctx, workspace, key)
 }
 
+// ReplayDead implements chatter.Queue: every dead message matching q is
+// replayed (as Replay), 200 per transaction; it returns how many. q.States
+// must be empty or [chatter.StateDead]; Limit, Before and WithMessage are
+// ignored.
+func (s *Store) ReplayDead(ctx context.Context, q chatter.LedgerQuery) (int, error) {
+	return s.queue.ReplayDead(ctx, q)
+}
+
 // EndDeliveryJobForTest is for tests (chattertest.TestStore's reconcile
 // cases): it ends the River job of key's current delivery round as River
 // would without Chatter, with state "discarded" (the rescuer gave up on it)
@@ -128,7 +136,8 @@ var _ deliveryqueue.Ledger[pgx.Tx] = ledger{}
 
 func (l ledger) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error { return l.s.inTx(ctx, fn) }
 
-const rowCols = `id, workspace, state, round, priority, attempts, attempt_base, max_attempts, error_class, last_error, body, raw`
+const rowCols = `id, workspace, state, round, priority, attempts, attempt_base, max_attempts, error_class, last_error,
+	budget_start, body, raw`
 
 func scanRow(row pgx.Row) (*deliveryqueue.Row, error) {
 	var (
@@ -136,14 +145,14 @@ func scanRow(row pgx.Row) (*deliveryqueue.Row, error) {
 		state, class string
 	)
 	err := row.Scan(&r.ID, &r.Workspace, &state, &r.Round, &r.Priority, &r.Attempts, &r.AttemptBase, &r.MaxAttempts,
-		&class, &r.LastError, &r.Body, &r.Raw)
+		&class, &r.LastError, &r.BudgetStart, &r.Body, &r.Raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.State, r.ErrorClass = chatter.State(state), chatter.ErrorClass(class)
+	r.State, r.ErrorClass, r.BudgetStart = chatter.State(state), chatter.ErrorClass(class), r.BudgetStart.UTC()
 	return &r, nil
 }
 
@@ -167,10 +176,10 @@ func (l ledger) Update(ctx context.Context, tx pgx.Tx, id, round int64, u delive
 	}
 	tag, err := tx.Exec(ctx, l.s.q(`UPDATE {schema}chatter_messages
 		SET state = $3, attempts = $4, error_class = $5, last_error = $6, next_at = $7, result = $8,
-			delivered_at = $9, updated_at = $10
+			delivered_at = $9, updated_at = $10, budget_start = budget_start + $11 * interval '1 microsecond'
 		WHERE id = $1 AND round = $2`),
 		id, round, string(u.State), max(u.Attempts, 0), string(u.ErrorClass), u.LastError, nullTime(u.NextAt), result,
-		nullTime(u.Delivered), u.Now.UTC().Truncate(time.Microsecond))
+		nullTime(u.Delivered), u.Now.UTC().Truncate(time.Microsecond), micros(max(u.PauseBudget, 0)))
 	if err != nil {
 		return false, err
 	}
@@ -180,8 +189,34 @@ func (l ledger) Update(ctx context.Context, tx pgx.Tx, id, round int64, u delive
 func (l ledger) StartRound(ctx context.Context, tx pgx.Tx, id, round int64, now time.Time) error {
 	now = now.UTC().Truncate(time.Microsecond)
 	_, err := tx.Exec(ctx, l.s.q(`UPDATE {schema}chatter_messages
-		SET state = 'queued', attempt_base = attempts, round = $2, next_at = $3, updated_at = $3 WHERE id = $1`), id, round, now)
+		SET state = 'queued', attempt_base = attempts, round = $2, next_at = $3, updated_at = $3, budget_start = $3
+		WHERE id = $1`), id, round, now)
 	return err
+}
+
+func (l ledger) DeadBatch(ctx context.Context, tx pgx.Tx, q chatter.LedgerQuery, afterID int64, limit int) ([]*deliveryqueue.Row, error) {
+	q.States = []chatter.State{chatter.StateDead}
+	q.Limit = 0
+	if _, err := checkLedgerQuery(q); err != nil {
+		return nil, err
+	}
+	cond, args := ledgerWhere(q)
+	args = append(args, afterID, limit)
+	rows, err := tx.Query(ctx, l.s.q(`SELECT `+rowCols+` FROM {schema}chatter_messages`+cond+
+		fmt.Sprintf(` AND id > $%d ORDER BY id LIMIT $%d FOR UPDATE`, len(args)-1, len(args))), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*deliveryqueue.Row
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (l ledger) Reconcile(ctx context.Context, now time.Time, reason string) (int64, error) {

@@ -145,7 +145,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 		"nil message":           {[]*chatter.Message{msg("ws", 1, 1), nil}, []chatter.AcceptOptions{acceptOpts(0, 1), acceptOpts(0, 1)}},
 		"NUL in account":        {[]*chatter.Message{msg("ws", 1, 1), nul}, []chatter.AcceptOptions{acceptOpts(0, 1), acceptOpts(0, 1)}},
 		"bad priority":          {[]*chatter.Message{msg("ws", 1, 1), msg("ws", 1, 2)}, []chatter.AcceptOptions{acceptOpts(0, 1), acceptOpts(4, 1)}},
-		"no attempts":           {[]*chatter.Message{msg("ws", 1, 1)}, []chatter.AcceptOptions{acceptOpts(0, 0)}},
+		"negative attempts":     {[]*chatter.Message{msg("ws", 1, 1)}, []chatter.AcceptOptions{acceptOpts(0, -1)}},
 		"length mismatch":       {[]*chatter.Message{msg("ws", 1, 1)}, nil},
 	}
 	for name, c := range cases {

@@ -32,8 +32,8 @@ func prepare(m *chatter.Message, opts chatter.AcceptOptions) (*prepared, error) 
 	if opts.Priority < 0 || opts.Priority > 3 {
 		return nil, invalidf("save message %s: priority %d is outside 0..3", m.Key, opts.Priority)
 	}
-	if opts.MaxAttempts < 0 || (opts.Verdict.Accept && opts.MaxAttempts < 1) {
-		return nil, invalidf("save message %s: max attempts %d, want ≥ 1 for an accepted message", m.Key, opts.MaxAttempts)
+	if opts.MaxAttempts < 0 {
+		return nil, invalidf("save message %s: max attempts %d, want ≥ 0 (0: no cap by count)", m.Key, opts.MaxAttempts)
 	}
 	c := *m
 	c.Raw = nil // kept byte for byte in its own column
@@ -140,8 +140,8 @@ func (s *Store) saveTx(ctx context.Context, ps []*prepared) ([]chatter.AcceptRes
 
 const insertMessageSQL = `INSERT INTO chatter_messages
 	(workspace, source, account, chat_id, message_id, revision, state, verdict, priority, max_attempts,
-	 received_at, updated_at, next_at, body, raw)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	 received_at, updated_at, next_at, body, raw, budget_start)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (workspace, source, account, chat_id, message_id, revision) DO NOTHING
 	RETURNING id`
 
@@ -174,7 +174,7 @@ func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) (
 		k := p.m.Key
 		var id int64
 		err := stmt.QueryRowContext(ctx, p.m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision,
-			string(state), string(p.verdict), p.opts.Priority, p.opts.MaxAttempts, now, now, nextAt, string(p.body), raw).Scan(&id)
+			string(state), string(p.verdict), p.opts.Priority, p.opts.MaxAttempts, now, now, nextAt, string(p.body), raw, now).Scan(&id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			var st string

@@ -64,6 +64,16 @@ func (s *Store) Replay(ctx context.Context, workspace string, key chatter.Key) e
 	return s.queue.Replay(ctx, workspace, key)
 }
 
+// ReplayDead replays (as Replay) every dead message matching q, 200 per
+// transaction, and returns how many it replayed. q.States must be empty or
+// [chatter.StateDead]; Limit, Before and WithMessage are ignored.
+func (s *Store) ReplayDead(ctx context.Context, q chatter.LedgerQuery) (int, error) {
+	if err := s.checkOpen(); err != nil {
+		return 0, err
+	}
+	return s.queue.ReplayDead(ctx, q)
+}
+
 // EndDeliveryJobForTest is for tests (chattertest.TestStore's reconcile
 // cases): it ends the River job of key's current delivery round as River
 // would without Chatter, with state "discarded" (the rescuer gave up on it)
@@ -110,16 +120,18 @@ var _ deliveryqueue.Ledger[*sql.Tx] = ledger{}
 
 func (l ledger) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error { return l.s.inTx(ctx, fn) }
 
-const rowCols = `id, workspace, state, round, priority, attempts, attempt_base, max_attempts, error_class, last_error, body, raw`
+const rowCols = `id, workspace, state, round, priority, attempts, attempt_base, max_attempts, error_class, last_error,
+	budget_start, body, raw`
 
-func scanRow(row *sql.Row) (*deliveryqueue.Row, error) {
+func scanRow(row scanner) (*deliveryqueue.Row, error) {
 	var (
 		r            deliveryqueue.Row
 		state, class string
+		budget       int64
 		body         string
 	)
 	err := row.Scan(&r.ID, &r.Workspace, &state, &r.Round, &r.Priority, &r.Attempts, &r.AttemptBase, &r.MaxAttempts,
-		&class, &r.LastError, &body, &r.Raw)
+		&class, &r.LastError, &budget, &body, &r.Raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -127,6 +139,7 @@ func scanRow(row *sql.Row) (*deliveryqueue.Row, error) {
 		return nil, err
 	}
 	r.State, r.ErrorClass, r.Body = chatter.State(state), chatter.ErrorClass(class), []byte(body)
+	r.BudgetStart = fromNanos(budget)
 	return &r, nil
 }
 
@@ -148,9 +161,9 @@ func (l ledger) Update(ctx context.Context, tx *sql.Tx, id, round int64, u deliv
 		result = string(b)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE chatter_messages SET state = ?, attempts = ?, error_class = ?, last_error = ?,
-		next_at = ?, result = ?, delivered_at = ?, updated_at = ? WHERE id = ? AND round = ?`,
+		next_at = ?, result = ?, delivered_at = ?, updated_at = ?, budget_start = budget_start + ? WHERE id = ? AND round = ?`,
 		string(u.State), max(u.Attempts, 0), string(u.ErrorClass), u.LastError, nullNanos(u.NextAt), result,
-		nullNanos(u.Delivered), nanos(u.Now), id, round)
+		nullNanos(u.Delivered), nanos(u.Now), int64(max(u.PauseBudget, 0)), id, round)
 	if err != nil {
 		return false, err
 	}
@@ -160,8 +173,31 @@ func (l ledger) Update(ctx context.Context, tx *sql.Tx, id, round int64, u deliv
 
 func (l ledger) StartRound(ctx context.Context, tx *sql.Tx, id, round int64, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE chatter_messages SET state = 'queued', attempt_base = attempts, round = ?,
-		next_at = ?, updated_at = ? WHERE id = ?`, round, nanos(now), nanos(now), id)
+		next_at = ?, updated_at = ?, budget_start = ? WHERE id = ?`, round, nanos(now), nanos(now), nanos(now), id)
 	return err
+}
+
+func (l ledger) DeadBatch(ctx context.Context, tx *sql.Tx, q chatter.LedgerQuery, afterID int64, limit int) ([]*deliveryqueue.Row, error) {
+	q.States = []chatter.State{chatter.StateDead}
+	where, args, err := ledgerWhere(q, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+rowCols+` FROM chatter_messages WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`,
+		append(args, afterID, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*deliveryqueue.Row
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (l ledger) Reconcile(ctx context.Context, now time.Time, reason string) (int64, error) {

@@ -57,8 +57,9 @@ type Row struct {
 	MaxAttempts int // attempts allowed in one round
 	ErrorClass  chatter.ErrorClass
 	LastError   string
-	Body        []byte // the message as JSON, without Raw
-	Raw         []byte // Message.Raw, byte for byte
+	BudgetStart time.Time // see chatter.Job.BudgetStart
+	Body        []byte    // the message as JSON, without Raw
+	Raw         []byte    // Message.Raw, byte for byte
 }
 
 // Update is a write of a ledger row's delivery columns, made by the worker
@@ -72,6 +73,9 @@ type Update struct {
 	Result     *chatter.DeliveryResult // for StateDelivered, with DeliveredAt
 	Delivered  time.Time
 	Now        time.Time // updated_at
+	// PauseBudget moves the row's budget start later by this much (a
+	// snooze: time spent waiting for it does not spend the retry budget).
+	PauseBudget time.Duration
 }
 
 // Ledger is the part of a store the queue works through. Its methods run one
@@ -89,9 +93,16 @@ type Ledger[TTx any] interface {
 	// Update writes u to row id if its round is still round, and reports
 	// whether it did.
 	Update(ctx context.Context, tx TTx, id, round int64, u Update) (bool, error)
-	// StartRound makes row id queued in round with NextAt now, and its
-	// attempt base its current attempt count (a fresh round of attempts).
+	// StartRound makes row id queued in round with NextAt and budget start
+	// now, and its attempt base its current attempt count (a fresh round of
+	// attempts and of retry budget).
 	StartRound(ctx context.Context, tx TTx, id, round int64, now time.Time) error
+	// DeadBatch returns at most limit rows of q.Workspace in state dead
+	// that match q's filters (From, To, Source, Account, ChatID,
+	// ErrorClass; not Limit, Before or States) with an id above afterID, in
+	// id order, locked for the rest of tx where the database needs it. It
+	// validates q as ListEntries does.
+	DeadBatch(ctx context.Context, tx TTx, q chatter.LedgerQuery, afterID int64, limit int) ([]*Row, error)
 	// Reconcile marks dead, with class internal and reason, the rows that
 	// are queued, delivering or failed while the River job of their current
 	// round is discarded or cancelled (River's job arguments carry

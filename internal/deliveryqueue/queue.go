@@ -274,12 +274,75 @@ func (q *Queue[TTx, D]) Replay(ctx context.Context, workspace string, key chatte
 	return nil
 }
 
+// ReplayBatch is how many dead messages ReplayDead replays per transaction.
+const ReplayBatch = 200
+
+// ReplayDead implements chatter.Queue.ReplayDead: batches of ReplayBatch
+// dead rows matching q, each batch replayed (as Replay) in one transaction.
+func (q *Queue[TTx, D]) ReplayDead(ctx context.Context, lq chatter.LedgerQuery) (int, error) {
+	if lq.Workspace == "" {
+		return 0, q.invalid("workspace", "не указано рабочее пространство", "workspace is empty")
+	}
+	if len(lq.States) > 1 || (len(lq.States) == 1 && lq.States[0] != chatter.StateDead) {
+		return 0, q.invalid("states", "повторить можно только недоставленные (dead) сообщения",
+			"only dead messages can be replayed: States must be empty or [dead]")
+	}
+	lq.States = []chatter.State{chatter.StateDead}
+	total := 0
+	var after int64
+	for {
+		n := 0
+		err := q.ledger.InTx(ctx, func(tx TTx) error {
+			n = 0
+			rows, err := q.ledger.DeadBatch(ctx, tx, lq, after, ReplayBatch)
+			if err != nil {
+				return err
+			}
+			if err := q.startRounds(ctx, tx, rows); err != nil {
+				return err
+			}
+			n = len(rows)
+			if n > 0 {
+				after = rows[n-1].ID
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("%s: replay dead: %w", q.name, err)
+		}
+		total += n
+		if n < ReplayBatch {
+			return total, nil
+		}
+	}
+}
+
 // startRound starts a new delivery round for r inside tx.
 func (q *Queue[TTx, D]) startRound(ctx context.Context, tx TTx, r *Row) error {
-	if err := q.ledger.StartRound(ctx, tx, r.ID, r.Round+1, q.now()); err != nil {
+	return q.startRounds(ctx, tx, []*Row{r})
+}
+
+// startRounds starts a new delivery round for each of rs inside tx.
+func (q *Queue[TTx, D]) startRounds(ctx context.Context, tx TTx, rs []*Row) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	now := q.now()
+	ps := make([]river.InsertManyParams, len(rs))
+	for i, r := range rs {
+		if err := q.ledger.StartRound(ctx, tx, r.ID, r.Round+1, now); err != nil {
+			return err
+		}
+		ps[i] = river.InsertManyParams{
+			Args:       DeliveryArgs{MessageID: r.ID, Round: r.Round + 1, Workspace: r.Workspace},
+			InsertOpts: InsertOpts(r.Priority),
+		}
+	}
+	if len(ps) == 1 {
+		_, err := q.inserts.InsertTx(ctx, tx, ps[0].Args, ps[0].InsertOpts)
 		return err
 	}
-	_, err := q.inserts.InsertTx(ctx, tx, DeliveryArgs{MessageID: r.ID, Round: r.Round + 1, Workspace: r.Workspace}, InsertOpts(r.Priority))
+	_, err := q.inserts.InsertManyTx(ctx, tx, ps)
 	return err
 }
 
@@ -370,7 +433,7 @@ func (w *deliveryWorker[TTx, D]) claim(ctx context.Context, job *river.Job[Deliv
 		}
 		j := &chatter.Job{
 			ID: job.ID, Attempt: r.Attempts + 1, MaxAttempts: limit, Priority: r.Priority,
-			LastError: r.LastError, LastClass: r.ErrorClass,
+			LastError: r.LastError, LastClass: r.ErrorClass, BudgetStart: r.BudgetStart,
 		}
 		if limit > 0 && r.Attempts >= limit {
 			// The last attempt of the round was interrupted (a crash) and
@@ -451,8 +514,9 @@ func (w *deliveryWorker[TTx, D]) apply(ctx context.Context, job *river.Job[Deliv
 	case chatter.OutcomeDelivered:
 		u = Update{State: chatter.StateDelivered, Attempts: j.Attempt, Result: o.Result, Delivered: now, Now: now}
 	case chatter.OutcomeSnooze:
-		// River's snooze uses no attempt, and neither does the ledger.
-		u.State, u.Attempts, u.NextAt = chatter.StateQueued, j.Attempt-1, now.Add(delay)
+		// River's snooze uses no attempt, and neither does the ledger; the
+		// wait does not spend the retry budget either.
+		u.State, u.Attempts, u.NextAt, u.PauseBudget = chatter.StateQueued, j.Attempt-1, now.Add(delay), delay
 		riverErr = river.JobSnooze(delay)
 	case chatter.OutcomeDead:
 		u.State, u.ErrorClass = chatter.StateDead, cmp.Or(o.Class, chatter.ClassPermanent)
