@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gotd/td/bin"
+	"github.com/gotd/td/session"
 	"github.com/gotd/td/telegram"
 	"github.com/gotd/td/telegram/dcs"
 	"github.com/gotd/td/tg"
@@ -169,8 +170,9 @@ func (c *Connection) connect(ctx context.Context, acct Account, l *chatter.Lease
 	if err != nil {
 		return err
 	}
+	sessions := &firstSave{Storage: NewSessionStorage(c.Store, c.Sealer, c.Workspace, acct.ID, l), done: make(chan struct{})}
 	opts := telegram.Options{
-		SessionStorage: NewSessionStorage(c.Store, c.Sealer, c.Workspace, acct.ID, l),
+		SessionStorage: sessions,
 		Resolver:       resolver,
 		Device: telegram.DeviceConfig{
 			DeviceModel:    acct.Device.Model,
@@ -214,6 +216,19 @@ func (c *Connection) connect(ctx context.Context, acct Account, l *chatter.Lease
 	}()
 	err = client.Run(runCtx, func(ctx context.Context) error {
 		close(started)
+		// gotd stores the session (the auth key) right after it lets this
+		// callback run, concurrently: wait for that write, or a short
+		// step such as SendCode or SignIn could end, and cancel the write,
+		// before the key the step used is stored.
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-sessions.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			c.logger().Warn("session not stored in time; going on", "account", acct.ID, "wait", timeout.String())
+		}
 		return fn(ctx, &liveSession{acct: acct, client: client, api: client.API(), lease: l})
 	})
 	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) && ctx.Err() == nil {
@@ -223,6 +238,19 @@ func (c *Connection) connect(ctx context.Context, acct Account, l *chatter.Lease
 		return classify(err, acct.ID, "", c.now())
 	}
 	return err
+}
+
+// firstSave is a session.Storage that closes done once its first
+// StoreSession has returned.
+type firstSave struct {
+	session.Storage
+	once sync.Once
+	done chan struct{}
+}
+
+func (s *firstSave) StoreSession(ctx context.Context, data []byte) error {
+	defer s.once.Do(func() { close(s.done) })
+	return s.Storage.StoreSession(ctx, data)
 }
 
 // resolver builds the dcs.Resolver for acct's proxy, recording dial errors
