@@ -21,6 +21,13 @@ const (
 	CheckFields    = "amocrm.fields"
 	CheckRateLimit = "amocrm.rate_limit"
 	CheckBlocked   = "amocrm.blocked"
+	// CheckTokenSaved fails while an OAuth pair amoCRM issued is in use but
+	// not stored (amocrm.Client.TokenSaveErr).
+	CheckTokenSaved = "amocrm.token_saved"
+	// CheckRateBudget reports the shared request budget (BudgetLimiter):
+	// skipped when none reports to Config.Stats, failed after recent store
+	// failures.
+	CheckRateBudget = "amocrm.rate_budget"
 )
 
 // Sections of the support guide the checks implement (CheckResult.Guide).
@@ -32,18 +39,23 @@ const (
 )
 
 // Checks returns the sink's diagnostics: the token is valid and not about to
-// expire; the integration's user may add leads and contacts (and is an
-// administrator where webhooks need it); the webhook points at WebhookURL;
-// the mapped fields, the marker field and the Telegram fields exist with the
-// right types; no recent 429s; the account is not blocked. Each check makes
-// at most a few reads, is safe for concurrent use and never reports secrets.
+// expire; every OAuth pair amoCRM issued is saved in the token store; the
+// integration's user may add leads and contacts (and is an administrator
+// where webhooks need it); the webhook points at WebhookURL; the mapped
+// fields, the marker field and the Telegram fields exist with the right
+// types; no recent 429s; the shared request budget works; the account is
+// not blocked. Each check makes at most a few reads (the token-saved check
+// also retries a pending save), is safe for concurrent use and never
+// reports secrets.
 func (s *Sink) Checks() []chatter.Check {
 	return []chatter.Check{
 		chatter.CheckFunc(CheckToken, s.checkToken),
+		chatter.CheckFunc(CheckTokenSaved, s.checkTokenSaved),
 		chatter.CheckFunc(CheckRights, s.checkRights),
 		chatter.CheckFunc(CheckWebhooks, s.checkWebhooks),
 		chatter.CheckFunc(CheckFields, s.checkFields),
 		chatter.CheckFunc(CheckRateLimit, s.checkRateLimit),
+		chatter.CheckFunc(CheckRateBudget, s.checkRateBudget),
 		chatter.CheckFunc(CheckBlocked, s.checkBlocked),
 	}
 }
@@ -315,5 +327,68 @@ func (s *Sink) checkBlocked(ctx context.Context) chatter.CheckResult {
 		r.Cause = chatter.T("не удалось проверить доступ к API: "+err.Error(), "could not check API access: "+err.Error())
 		r.Remedy = chatter.T("См. проверку токена.", "See the token check.")
 	}
+	return r
+}
+
+// checkTokenSaved retries a pending save of the OAuth pair (so the check
+// turns ok as soon as the store takes it) and fails while it is not stored.
+func (s *Sink) checkTokenSaved(ctx context.Context) chatter.CheckResult {
+	r := chatter.CheckResult{Title: chatter.T("Токен amoCRM сохранён в хранилище", "amoCRM token is saved in the store"),
+		Status: chatter.StatusOK, Guide: GuideAuth}
+	err := s.cfg.Client.SaveToken(ctx)
+	var ns *amocrm.TokenNotSavedError
+	if !errors.As(err, &ns) {
+		if err != nil {
+			r.Status = chatter.StatusWarn
+			r.Cause = chatter.T("не удалось повторить сохранение токена: "+err.Error(), "could not retry saving the token: "+err.Error())
+			r.Remedy = chatter.T("Повторите проверку.", "Run the check again.")
+		}
+		return r
+	}
+	r.Status = chatter.StatusFail
+	r.Details = map[string]string{
+		"since":        ns.Since.UTC().Format(time.RFC3339),
+		"attempts":     strconv.Itoa(ns.Attempts),
+		"next_attempt": ns.NextAttempt.UTC().Format(time.RFC3339),
+	}
+	cause := "<nil>"
+	if ns.Err != nil {
+		cause = ns.Err.Error()
+	}
+	r.Cause = chatter.T(
+		fmt.Sprintf("новая пара токенов amoCRM, полученная %s, используется, но не сохранена в хранилище: неудачных попыток %d, последняя ошибка: %s",
+			ns.Since.UTC().Format("02.01.2006 15:04:05 UTC"), ns.Attempts, cause),
+		fmt.Sprintf("a new amoCRM token pair, issued at %s, is in use but not saved in the store: %d failed attempts, latest error: %s",
+			ns.Since.UTC().Format(time.RFC3339), ns.Attempts, cause))
+	r.Remedy = chatter.T(
+		"Восстановите работу базы данных Чаттера (хранилища токенов): сохранение повторяется автоматически, и проверка станет успешной, когда оно пройдёт. До этого не перезапускайте процесс: amoCRM уже отозвал прежний токен обновления, и без сохранённой пары интеграцию придётся авторизовать заново. Другие экземпляры сервера, у которых истечёт токен, до этого момента получают ошибку авторизации.",
+		"Restore Chatter's database (the token store): the save is retried automatically and this check turns ok once it succeeds. Until then do not restart the process: amoCRM has already revoked the previous refresh token, and without the saved pair the integration must be authorised again. Other server instances whose token expires get authorisation errors until then.")
+	return r
+}
+
+// checkRateBudget reports the shared request budget's store calls.
+func (s *Sink) checkRateBudget(context.Context) chatter.CheckResult {
+	r := chatter.CheckResult{Title: chatter.T("Общий лимит запросов amoCRM работает", "amoCRM shared request budget works"),
+		Status: chatter.StatusOK, Guide: GuideRate}
+	calls, failures, lastAt, lastErr := s.stats.BudgetCalls()
+	if calls == 0 {
+		r.Status = chatter.StatusSkip
+		r.Cause = chatter.T("запросы не распределяются через общий лимит хранилища: каждый процесс соблюдает 7 запросов в секунду сам по себе, и несколько экземпляров вместе его превысят",
+			"requests are not paced by the store's shared budget: each process keeps to 7 requests per second on its own, and several instances together exceed it")
+		r.Remedy = chatter.T("Если работают несколько экземпляров, создавайте клиент amoCRM через amocrmsink.NewClient с тем же Stats.",
+			"If several instances run, build the amoCRM client with amocrmsink.NewClient and the same Stats.")
+		return r
+	}
+	r.Details = map[string]string{"store_calls": strconv.FormatInt(calls, 10), "failures": strconv.FormatInt(failures, 10)}
+	if lastErr == nil || !lastAt.After(s.cfg.Now().Add(-s.cfg.RateWindow)) {
+		return r
+	}
+	r.Status = chatter.StatusFail
+	r.Details["last_failure"] = lastAt.UTC().Format(time.RFC3339)
+	r.Cause = chatter.T(
+		fmt.Sprintf("хранилище не ответило на запрос к общему лимиту amoCRM (%s): %v; пока это так, запросы к amoCRM не отправляются, чтобы не превысить лимит", lastAt.UTC().Format("02.01.2006 15:04:05 UTC"), lastErr),
+		fmt.Sprintf("the store failed a call of the shared amoCRM request budget (%s): %v; while it fails no requests are sent to amoCRM, so the limit is never exceeded", lastAt.UTC().Format(time.RFC3339), lastErr))
+	r.Remedy = chatter.T("Проверьте подключение к базе данных Чаттера; доставки продолжатся сами, когда она ответит.",
+		"Check the connection to Chatter's database; deliveries resume by themselves once it answers.")
 	return r
 }

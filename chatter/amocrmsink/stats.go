@@ -13,9 +13,11 @@ import (
 const maxRateEvents = 4096
 
 // RequestStats counts amoCRM answers that matter to the diagnostics: 429s
-// (the warning before a block) and blocks. Feed it every HTTP attempt with
-// amocrm.WithRequestHook(stats.Observe); the Sink also feeds it the errors of
-// its deliveries. It is safe for concurrent use.
+// (the warning before a block) and blocks, and the calls of a shared
+// BudgetLimiter to its store. Feed it every HTTP attempt with
+// amocrm.WithRequestHook(stats.Observe) and give it to the BudgetLimiter
+// (NewClient does both); the Sink also feeds it the errors of its
+// deliveries. It is safe for concurrent use.
 type RequestStats struct {
 	now func() time.Time
 
@@ -26,6 +28,11 @@ type RequestStats struct {
 	total429     int64
 	blockedUntil time.Time
 	blockStatus  int
+
+	budgetCalls    int64 // rate-budget store calls (Reserve, Penalize)
+	budgetFailures int64
+	budgetErr      error // the latest failure
+	budgetErrAt    time.Time
 }
 
 // NewRequestStats returns empty statistics read by now (nil: time.Now).
@@ -97,4 +104,29 @@ func (r *RequestStats) BlockedUntil() (time.Time, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.blockedUntil, r.blockStatus
+}
+
+// observeBudget records the outcome of one rate-budget store call. It does
+// nothing on a nil RequestStats.
+func (r *RequestStats) observeBudget(at time.Time, err error) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.budgetCalls++
+	if err != nil {
+		r.budgetFailures++
+		r.budgetErr, r.budgetErrAt = err, at
+	}
+}
+
+// BudgetCalls returns how many store calls a BudgetLimiter reporting here
+// made and how many failed, with the time and error of the latest failure
+// (zero and nil when none failed). No calls means no shared budget feeds these
+// statistics.
+func (r *RequestStats) BudgetCalls() (calls, failures int64, lastAt time.Time, lastErr error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.budgetCalls, r.budgetFailures, r.budgetErrAt, r.budgetErr
 }
