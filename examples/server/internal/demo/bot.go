@@ -135,6 +135,14 @@ func (w *botWorld) restore(st botState) error {
 	}
 	for _, u := range st.Pending {
 		var m *tgbottest.Message
+		if u.Kind != "edit" {
+			// Ids between pending messages are the bot's own (every
+			// message of the person after the first pending one is
+			// pending too).
+			if err := w.botFill(u.Person, u.MessageID-1); err != nil {
+				return err
+			}
+		}
 		switch u.Kind {
 		case "message":
 			m = w.srv.UserWrites(w.chats[u.Person], w.people[u.Person], u.Text)
@@ -162,6 +170,38 @@ func (w *botWorld) restore(st botState) error {
 		if m := kept[[2]int64{int64(i), id}]; m != nil && w.lastWritten[i] == nil {
 			w.lastWritten[i] = m
 		}
+	}
+	// The bot's messages after the last pending one.
+	for i := range w.people {
+		if i < len(st.LastMessage) {
+			if err := w.botFill(i, st.LastMessage[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// botFill moves person i's chat on to message id to with messages of the
+// bot (sendMessage makes no update for the bot). They stand for the bot's
+// own messages of the previous start, which came after an update still
+// pending, and are in Bot.Sent as "·".
+func (w *botWorld) botFill(i int, to int64) error {
+	for w.lastID[i] < to {
+		var resp struct {
+			OK     bool `json:"ok"`
+			Result struct {
+				MessageID int64 `json:"message_id"`
+			} `json:"result"`
+		}
+		q := url.Values{"chat_id": {strconv.FormatInt(w.people[i].ID, 10)}, "text": {"·"}}
+		if err := w.call("sendMessage", q, &resp); err != nil {
+			return err
+		}
+		if resp.Result.MessageID != w.lastID[i]+1 {
+			return fmt.Errorf("demo: bot message in chat %d got id %d, expected %d", i, resp.Result.MessageID, w.lastID[i]+1)
+		}
+		w.lastID[i] = resp.Result.MessageID
 	}
 	return nil
 }

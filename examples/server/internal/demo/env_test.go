@@ -116,6 +116,14 @@ func TestRestartContinues(t *testing.T) {
 	}
 	posts1 := pw.readGroups(t, env, groupPosts(played1))
 
+	// The server's bot answered someone: its message takes an id in
+	// that chat too.
+	botClient, err := tgbot.NewClient(env.BotToken, tgbot.WithBaseURL(env.BotAPIURL))
+	require.NoError(t, err)
+	annaID, _ := env.TelegramID(personAt(SideBot, 0))
+	reply, err := botClient.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: annaID, Text: "Спасибо, менеджер скоро ответит."})
+	require.NoError(t, err)
+
 	leads, contacts, notes := env.AmoCRM.Leads(), env.AmoCRM.Contacts(), env.AmoCRM.Notes(amocrmtest.EntityLeads, 0)
 	fields := env.AmoCRM.CustomFields(amocrmtest.EntityLeads)
 	ids := map[Person]int64{}
@@ -184,6 +192,10 @@ func TestRestartContinues(t *testing.T) {
 	for _, k := range again[len(unconfirmed):] {
 		require.False(t, before[k], "message %+v of the second run has the key of one of the first", k)
 	}
+
+	// After the bot's reply, the next message in that chat has the next id.
+	next := env2.bot.write(0, "Жду звонка", false)
+	require.Greater(t, next.MessageID, reply.MessageID)
 
 	// The parser signs in again (the new fake does not know the old
 	// session) and reads only the new posts.

@@ -128,7 +128,11 @@ func (g *Generator) Position() int {
 	return g.env.generator.Position
 }
 
-// Played returns the events played by this Generator, oldest first.
+// maxPlayed bounds the events a Generator remembers for Played.
+const maxPlayed = 10_000
+
+// Played returns the events played by this Generator, oldest first (at
+// most the last 10 000).
 func (g *Generator) Played() []Played {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -193,6 +197,9 @@ func (g *Generator) Run(ctx context.Context) error {
 			return err
 		}
 		g.mu.Lock()
+		if len(g.played) == maxPlayed {
+			g.played = append(g.played[:0:0], g.played[maxPlayed/2:]...)
+		}
 		g.played = append(g.played, p)
 		g.mu.Unlock()
 		g.log.Info("demo: message", slog.Int("seq", ev.Seq), slog.String("chat", ev.Chat),
