@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/gotd/td/tg"
@@ -247,18 +248,7 @@ func (s *Server) register(d *tg.ServerDispatcher) {
 		if ch.Username == "" && !ch.members[u.ID] {
 			return nil, rpcErr(400, "CHANNEL_PRIVATE")
 		}
-		limit := req.Limit
-		if limit <= 0 || limit > 100 {
-			limit = 100
-		}
-		var page []*tg.Message
-		for i := len(ch.messages) - 1; i >= 0 && len(page) < limit; i-- {
-			m := ch.messages[i]
-			if req.OffsetID > 0 && m.ID >= req.OffsetID || m.ID <= req.MinID || req.MaxID > 0 && m.ID >= req.MaxID {
-				continue
-			}
-			page = append(page, m)
-		}
+		page := historyPage(ch.messages, req)
 		msgs := make([]tg.MessageClass, len(page))
 		for i, m := range page {
 			msgs[i] = m
@@ -312,6 +302,46 @@ func (s *Server) register(d *tg.ServerDispatcher) {
 		return &tg.UpdatesChannelDifference{Final: true, Pts: ch.lastPts, NewMessages: msgs,
 			Chats: []tg.ChatClass{s.channelEntityLocked(ch, u.ID)}, Users: s.usersOfLocked(news)}, nil
 	})
+}
+
+// historyPage answers messages.getHistory over msgs (ascending by id) as
+// Telegram documents it (core.telegram.org/api/offsets): the history is a
+// list newest first; the slice starts at offsetFromID(offset_id) +
+// add_offset, where offsetFromID counts the messages with an id of at least
+// offset_id (0 for offset_id 0), and takes limit messages (1..100; 0 means
+// 20, more means 100), clipped to the list; max_id and min_id then filter
+// the slice (ids strictly below max_id, strictly above min_id). So
+// {offset_id: X, add_offset: 0} pages back through the messages older than
+// X, and {offset_id: X, add_offset: -limit} returns the limit oldest
+// messages with an id of at least X. offset_date is not modelled. The cost
+// is O(log n + limit).
+func historyPage(msgs []*tg.Message, req *tg.MessagesGetHistoryRequest) []*tg.Message {
+	limit := req.Limit
+	switch {
+	case limit <= 0:
+		limit = 20
+	case limit > 100:
+		limit = 100
+	}
+	n := len(msgs)
+	start := 0 // index into the newest-first list
+	if req.OffsetID > 0 {
+		// msgs[i:] are the messages with id >= offset_id.
+		i := sort.Search(n, func(i int) bool { return msgs[i].ID >= req.OffsetID })
+		start = n - i
+	}
+	start += req.AddOffset
+	end := min(start+limit, n)
+	start = max(start, 0)
+	var page []*tg.Message
+	for j := start; j < end; j++ {
+		m := msgs[n-1-j]
+		if req.MaxID > 0 && m.ID >= req.MaxID || req.MinID > 0 && m.ID <= req.MinID {
+			continue
+		}
+		page = append(page, m)
+	}
+	return page
 }
 
 func (s *Server) channelLocked(in tg.InputChannelClass) (*Channel, error) {

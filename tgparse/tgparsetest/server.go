@@ -13,9 +13,14 @@
 // What it serves: auth.sendCode, auth.signIn, account.getPassword,
 // auth.checkPassword, users.getUsers (self), contacts.resolveUsername,
 // channels.getChannels, channels.joinChannel, messages.checkChatInvite,
-// messages.importChatInvite, messages.getHistory (channels), and
-// updates.getState/getDifference/getChannelDifference. Chats are channels
-// and supergroups; basic groups and private chats are not modelled.
+// messages.importChatInvite, messages.getHistory (channels; offset_id,
+// add_offset, limit, min_id and max_id as Telegram applies them, in
+// O(log n + limit) per page, so tests can page through tens of thousands of
+// messages), and updates.getState/getDifference/getChannelDifference.
+// Chats are channels and supergroups; basic groups and private chats are
+// not modelled, nor are edits and deletions. FloodLimit rate-limits a
+// method per account with FLOOD_WAIT_X as Telegram does; Fail injects one
+// error.
 package tgparsetest
 
 import (
@@ -59,7 +64,24 @@ type Server struct {
 	codes     map[string]*sentCode  // by phone code hash
 	calls     map[string]int
 	faults    map[string][]*tgerr.Error
+	limits    map[string]floodLimit
+	windows   map[floodKey][]time.Time // recent accepted calls per account and limited method
 	pushCount int
+	floods    int
+}
+
+// floodLimit is a method's rate limit: n calls per window.
+type floodLimit struct {
+	n   int
+	per time.Duration
+}
+
+// floodKey is whose calls a flood limit counts: the signed-in user (as
+// Telegram counts per account), or the auth key before sign-in.
+type floodKey struct {
+	method string
+	user   int64
+	key    [8]byte
 }
 
 // User is an account in the fake.
@@ -116,6 +138,7 @@ func Start(ctx context.Context) (*Server, error) {
 		users: map[int64]*User{}, byPhone: map[string]*User{}, channels: map[int64]*Channel{},
 		invites: map[string]*Channel{}, keys: map[[8]byte]*keyState{}, codes: map[string]*sentCode{},
 		calls: map[string]int{}, faults: map[string][]*tgerr.Error{},
+		limits: map[string]floodLimit{}, windows: map[floodKey][]time.Time{},
 	}
 	s.srv, _ = s.cluster.DC(2, "dc2")
 	sd := tg.NewServerDispatcher(func(ctx context.Context, b *bin.Buffer) (bin.Encoder, error) {
@@ -135,6 +158,8 @@ func Start(ctx context.Context) (*Server, error) {
 		var fault *tgerr.Error
 		if q := s.faults[name]; len(q) > 0 {
 			fault, s.faults[name] = q[0], q[1:]
+		} else {
+			fault = s.floodLocked(name, k, req.Session.AuthKey.ID)
 		}
 		s.mu.Unlock()
 		if fault != nil {
@@ -356,6 +381,58 @@ func (s *Server) Fail(method string, code int, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults[method] = append(s.faults[method], tgerr.New(code, message))
+}
+
+// FloodLimit makes method answer 420 FLOOD_WAIT_X to an account that
+// already made n calls of it in the last per, as Telegram limits
+// messages.getHistory and other methods per account (Telethon measured
+// about 10 getHistory calls per 30 s before a wait; the real limits are
+// not published). X is the whole seconds until the oldest of those calls
+// leaves the window, at least 1, so a client that waits X seconds and
+// retries gets through. Refused calls do not count. n ≤ 0 removes the
+// limit. Faults queued by Fail come first.
+func (s *Server) FloodLimit(method string, n int, per time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 || per <= 0 {
+		delete(s.limits, method)
+		return
+	}
+	s.limits[method] = floodLimit{n: n, per: per}
+}
+
+// floodLocked applies method's flood limit to a call on key k: nil lets it
+// through and counts it.
+func (s *Server) floodLocked(method string, k *keyState, authKey [8]byte) *tgerr.Error {
+	lim, ok := s.limits[method]
+	if !ok {
+		return nil
+	}
+	fk := floodKey{method: method, user: k.userID}
+	if fk.user == 0 {
+		fk.key = authKey
+	}
+	now := s.now()
+	w := s.windows[fk]
+	for len(w) > 0 && !w[0].After(now.Add(-lim.per)) {
+		w = w[1:]
+	}
+	if len(w) >= lim.n {
+		s.windows[fk] = w
+		wait := w[0].Add(lim.per).Sub(now)
+		secs := max(int((wait+time.Second-1)/time.Second), 1)
+		s.floods++
+		return tgerr.New(420, fmt.Sprintf("FLOOD_WAIT_%d", secs))
+	}
+	s.windows[fk] = append(w, now)
+	return nil
+}
+
+// Floods returns how many calls a FloodLimit refused.
+func (s *Server) Floods() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.floods
 }
 
 // Calls returns how many times method was called.
