@@ -164,8 +164,8 @@ func (s *Source) messagesCheck(i int) chatter.CheckResult {
 		r.Details["checkpoint"] = strconv.FormatInt(st.Checkpoint, 10)
 		r.Details["checkpoint_at"] = st.CheckpointAt.Format(time.RFC3339)
 	}
-	if st.DepthCut {
-		r.Details["depth_cut"] = "true"
+	if st.CatchingUp {
+		r.Details["catching_up"] = "true"
 	}
 	oldest, cp := "—", "—"
 	if !st.OldestAt.IsZero() {

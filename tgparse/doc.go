@@ -20,9 +20,21 @@
 //     joins when ChatConfig.Join is set.
 //   - Source reads each chat's history to a Depth (a count and/or a date) in
 //     pages of 100, then follows it live (gotd's updates manager wakes the
-//     reader; a poll every PollInterval covers what updates miss). A
-//     checkpoint per chat advances only after the Handler returned nil, so a
-//     restart backfills what it missed (min_id) and never emits twice.
+//     reader; a poll every PollInterval covers what updates miss). Depth
+//     bounds the first read of a chat only. A checkpoint per chat advances
+//     only after the Handler returned nil; after a restart or downtime the
+//     chat is read forward from it, oldest first (offset_id = checkpoint+1,
+//     add_offset = -100), however large the backlog, in passes of
+//     MaxBackfill messages that follow one another at once: nothing is
+//     skipped and nothing is emitted twice. A FLOOD_WAIT during a catch-up
+//     is waited out, or rests the account, and the chat goes on from its
+//     checkpoint. Live updates only wake the reader, so a live message
+//     reaches the Handler after the backlog before it and the checkpoint
+//     never passes an unread message. Edits and deletions are not
+//     followed: a message edited during a downtime and not read yet is
+//     handed over once, as edited; one edited or deleted after it was
+//     handed over is not handed over again, and one deleted before it was
+//     read never is.
 //   - The account pool limits each account's request rate and chats, waits
 //     out short FLOOD_WAITs, moves chats off accounts with long ones, and
 //     keeps typed account states (AccountStatus) with the remedies of the

@@ -36,6 +36,7 @@ const (
 	DefaultPollInterval       = time.Minute
 	DefaultRetryInterval      = time.Minute
 	DefaultMaxBackfill        = 10_000
+	checkpointTimeout         = 30 * time.Second // bounds one checkpoint write
 )
 
 // SourceConfig configures a Source. Zero fields take the documented
@@ -66,9 +67,13 @@ type SourceConfig struct {
 	// RetryInterval is the base of the backoff for failed chats and
 	// accounts. Defaults to 1 minute.
 	RetryInterval time.Duration
-	// MaxBackfill bounds the messages read in one pass (after a long
-	// downtime the oldest beyond it are skipped and reported). Defaults to
-	// 10000.
+	// MaxBackfill is the budget of one pass over a chat: the messages it
+	// reads before it ends. A backlog larger than that (after downtime, or
+	// a first read whose Depth is deeper) is read oldest first over
+	// several passes, each continuing from the checkpoint right after the
+	// last; nothing is skipped (ChatState.CatchingUp is set meanwhile). It
+	// bounds how long one pass runs and the messages the first read keeps
+	// in memory. Defaults to 10000.
 	MaxBackfill int
 	// NoUpdates turns live updates off: chats are only polled.
 	NoUpdates bool
@@ -80,8 +85,12 @@ type SourceConfig struct {
 // Each chat is read by one account at a time, oldest message first; its
 // checkpoint (chatter.CheckpointStore, keyed by Name and the chat) advances
 // only after the Handler returned nil, so after a restart or downtime the
-// chat continues from the checkpoint (backfill by min_id) and no message is
-// emitted twice by a Source that completes its handling. Chats are spread
+// chat continues from the checkpoint, paging forward (oldest first) through
+// everything sent since, however much that is, in passes of MaxBackfill
+// messages; no message is skipped and none is emitted twice by a Source
+// that completes its handling. Depth applies to the first read of a chat
+// only. Live updates only wake a chat's reader: messages reach the Handler
+// in id order, a live one after the backlog before it. Chats are spread
 // over the accounts (the least loaded account first, at most
 // MaxChatsPerAccount each). A short FLOOD_WAIT is waited out; after a long
 // one the account takes no new chats until it ends and the chat moves to
@@ -474,7 +483,8 @@ func (s *Source) runChat(ctx context.Context, ls *liveSession, c *chatRun, h cha
 		case <-c.poke:
 		case <-poll.C:
 		}
-		if err := s.pass(ctx, ls, c, rc, h); err != nil {
+		more, err := s.pass(ctx, ls, c, rc, h)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -483,20 +493,31 @@ func (s *Source) runChat(ctx context.Context, ls *liveSession, c *chatRun, h cha
 		s.mu.Lock()
 		c.failures = 0
 		s.mu.Unlock()
-		poll.Reset(s.cfg.PollInterval)
+		if more {
+			poll.Reset(0) // a backlog: the next pass goes on at once
+		} else {
+			poll.Reset(s.cfg.PollInterval)
+		}
 	}
 }
 
-// pass reads what is new in a chat since its checkpoint (or its depth, the
-// first time), hands it to h oldest first and advances the checkpoint after
-// each message h accepted.
-func (s *Source) pass(ctx context.Context, ls *liveSession, c *chatRun, rc *ResolvedChat, h chatter.Handler) error {
+// pass reads what is new in a chat and hands it to h oldest first,
+// advancing the checkpoint after each message h accepted. With a
+// checkpoint it reads forward from it, page by page, and stops after
+// MaxBackfill messages: more reports that the chat may have more, for a
+// pass right after this one. Without one it makes the first read, to the
+// chat's depth (see readDepth).
+func (s *Source) pass(ctx context.Context, ls *liveSession, c *chatRun, rc *ResolvedChat, h chatter.Handler) (more bool, err error) {
 	cp, err := s.cfg.Store.GetCheckpoint(ctx, s.cfg.Workspace, chatter.SourceParser, s.cfg.Name, rc.ChatID)
 	if err != nil && !errors.Is(err, chatter.ErrNotFound) {
-		return fmt.Errorf("checkpoint: %w", err)
+		return false, fmt.Errorf("checkpoint: %w", err)
 	}
 	advance := func(id int, at time.Time) error {
-		err := s.cfg.Store.AdvanceCheckpoint(ctx, &chatter.Checkpoint{Workspace: s.cfg.Workspace, Source: chatter.SourceParser,
+		// A message the handler took is done even when Run is stopping:
+		// store its checkpoint anyway, or a restart would emit it again.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+		defer cancel()
+		err := s.cfg.Store.AdvanceCheckpoint(actx, &chatter.Checkpoint{Workspace: s.cfg.Workspace, Source: chatter.SourceParser,
 			Account: s.cfg.Name, ChatID: rc.ChatID, MessageID: int64(id), At: at})
 		if err != nil {
 			return fmt.Errorf("advance checkpoint: %w", err)
@@ -508,25 +529,70 @@ func (s *Source) pass(ctx context.Context, ls *liveSession, c *chatRun, rc *Reso
 		s.mu.Unlock()
 		return nil
 	}
-	var f *fetched
+	defer func() {
+		if err == nil {
+			s.mu.Lock()
+			c.state.CatchingUp = more
+			s.mu.Unlock()
+		}
+	}()
 	if cp == nil {
 		if c.depth.IsZero() {
 			id, at, err := newestMessage(ctx, ls.api, rc.Peer)
 			if err != nil || id == 0 {
-				return err
+				return false, err
 			}
-			return advance(id, at)
+			return false, advance(id, at)
 		}
-		f, err = fetchHistory(ctx, ls.api, rc.Peer, 0, c.depth, s.cfg.MaxBackfill)
-	} else {
-		s.mu.Lock()
-		c.state.Checkpoint, c.state.CheckpointAt = cp.MessageID, cp.At
-		s.mu.Unlock()
-		f, err = fetchHistory(ctx, ls.api, rc.Peer, int(cp.MessageID), Depth{Since: c.depth.Since}, s.cfg.MaxBackfill)
+		f, err := readDepth(ctx, ls.api, rc.Peer, c.depth, s.cfg.MaxBackfill)
+		if err != nil {
+			return false, err
+		}
+		s.record(c, f)
+		if f.over {
+			// The depth is larger than a pass: start before its oldest
+			// message and read it forward like a backlog.
+			return true, advance(f.start, f.startAt)
+		}
+		return false, s.deliver(ctx, c, rc, h, f, advance)
 	}
-	if err != nil {
-		return err
+	s.mu.Lock()
+	c.state.Checkpoint, c.state.CheckpointAt = cp.MessageID, cp.At
+	s.mu.Unlock()
+	after, read := int(cp.MessageID), 0
+	for read < s.cfg.MaxBackfill {
+		f, err := readForward(ctx, ls.api, rc.Peer, after, s.cfg.MaxBackfill-read)
+		if err != nil {
+			return false, err
+		}
+		s.record(c, f)
+		if err := s.deliver(ctx, c, rc, h, f, advance); err != nil {
+			return false, err
+		}
+		if f.end {
+			return false, nil
+		}
+		after, read = f.maxID, read+f.read
 	}
+	return true, nil
+}
+
+// record adds a read to the chat's statistics.
+func (s *Source) record(c *chatRun, f *fetched) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.state.Fetched += int64(f.fetched)
+	c.state.Requests += int64(f.calls)
+	c.state.LastPassAt = s.cfg.now()
+	if !f.oldestAt.IsZero() && (c.state.OldestAt.IsZero() || f.oldestAt.Before(c.state.OldestAt)) {
+		c.state.OldestAt = f.oldestAt
+	}
+}
+
+// deliver hands the messages of f to h oldest first, advancing the
+// checkpoint after each one h accepted, then past the filtered, skipped and
+// service messages up to the newest of f.
+func (s *Source) deliver(ctx context.Context, c *chatRun, rc *ResolvedChat, h chatter.Handler, f *fetched, advance func(int, time.Time) error) error {
 	if rc.entities != nil {
 		f.ents.Add(nil, nil)
 		for id, ch := range rc.entities.Channels {
@@ -535,18 +601,11 @@ func (s *Source) pass(ctx context.Context, ls *liveSession, c *chatRun, rc *Reso
 			}
 		}
 	}
-	s.mu.Lock()
-	c.state.Fetched += int64(len(f.msgs))
-	c.state.Requests += int64(f.calls)
-	if !f.oldestAt.IsZero() && (c.state.OldestAt.IsZero() || f.oldestAt.Before(c.state.OldestAt)) {
-		c.state.OldestAt = f.oldestAt
-	}
-	c.state.DepthCut = c.state.DepthCut || f.cut
-	c.state.LastPassAt = s.cfg.now()
-	s.mu.Unlock()
-
 	done, doneAt := 0, time.Time{}
 	for _, m := range f.msgs {
+		if err := ctx.Err(); err != nil {
+			return err // stopping: hand nothing more
+		}
 		msg, err := Normalize(s.cfg.Workspace, s.cfg.Name, m, f.ents)
 		if err != nil {
 			s.cfg.logger().Warn("message skipped", "chat_id", rc.ChatID, "message_id", m.ID, "err", err)

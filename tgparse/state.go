@@ -151,8 +151,8 @@ type ChatState struct {
 	Scanned      int64                 `json:"scanned"`           // messages passed to the filter
 	Accepted     int64                 `json:"accepted"`          // messages the filter accepted
 	Rules        map[string]*RuleStats `json:"rules,omitempty"`
-	OldestAt     time.Time             `json:"oldest_at,omitzero"` // the oldest message read: the depth reached
-	DepthCut     bool                  `json:"depth_cut,omitempty"`
+	OldestAt     time.Time             `json:"oldest_at,omitzero"`    // the oldest message read: the depth reached
+	CatchingUp   bool                  `json:"catching_up,omitempty"` // the last pass stopped at MaxBackfill with more to read
 	Checkpoint   int64                 `json:"checkpoint,omitempty"`
 	CheckpointAt time.Time             `json:"checkpoint_at,omitzero"`
 	LastPassAt   time.Time             `json:"last_pass_at,omitzero"`
