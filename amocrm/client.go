@@ -163,8 +163,10 @@ func WithLongLivedToken(token string) Option {
 
 // WithOAuth authenticates with OAuth 2.0 tokens kept in store. The access
 // token is refreshed when it expires or on a 401, once per account at a time
-// (single-flight), and the new pair is saved to store before it is used.
-// A token in store without a refresh token is treated as long-lived.
+// (single-flight). Every pair amoCRM issues is used at once and saved to
+// store; a failed save keeps the pair in use and is retried (see
+// Client.TokenSaveErr). A token in store without a refresh token is treated
+// as long-lived.
 func WithOAuth(cfg OAuthConfig, store TokenStore) Option {
 	return func(o *options) error {
 		if store == nil {
@@ -180,9 +182,11 @@ func WithOAuth(cfg OAuthConfig, store TokenStore) Option {
 }
 
 // WithLimiter sets the request pacing. Share one Limiter between the
-// clients of one account (and, through a store-backed implementation,
-// between processes). Defaults to NewIntervalLimiter(DefaultInterval) per
-// client (see DefaultInterval for why not a 7/s token bucket).
+// clients of one account in a process; between processes use a limiter
+// backed by a shared store (amocrmsink.BudgetLimiter, which
+// amocrmsink.NewClient wires). Defaults to NewIntervalLimiter(DefaultInterval)
+// per client (see DefaultInterval for why not a 7/s token bucket): several
+// processes with the default together exceed the account's limit.
 func WithLimiter(l Limiter) Option {
 	return func(o *options) error {
 		if l == nil {

@@ -31,16 +31,31 @@
 // uses WithOAuth(OAuthConfig, TokenStore): OAuthConfig.AuthorizationURL
 // builds the consent URL, Client.ExchangeCode trades the code for a pair, and
 // the client refreshes expired tokens itself, once per account at a time
-// (single-flight), saving the new pair to the TokenStore before using it.
-// A 401 triggers one refresh and one retry; after that, or when the refresh
-// token is rejected, the call fails with *UnauthorizedError.
+// (single-flight). A 401 triggers one refresh and one retry; after that, or
+// when the refresh token is rejected, the call fails with *UnauthorizedError.
+//
+// ExchangeCode, the refresh on expiry or 401 and RefreshToken share one
+// routine. amoCRM refresh tokens are single-use, so a pair amoCRM issued is
+// never thrown away: it is used at once and saved to the TokenStore; when the
+// save fails the pair stays in use (requests keep working), the save is
+// retried by later requests with exponential backoff (or at once with
+// Client.SaveToken), and Client.TokenSaveErr reports a *TokenNotSavedError
+// until it succeeds. Before a retry the store is read back, so a save that
+// went through despite an error is recognised and a pair saved by another
+// process after this one (a new authorisation) wins. A process that exits
+// while its pair is unsaved loses it, and the integration must be
+// authorised again. Token events are logged with category=auth; token
+// values never are.
 //
 // # Limits and failures
 //
 // Requests are paced by a Limiter (default: one request every DefaultInterval,
 // 1/7 s plus a 5 ms guard, per client, so a server counting 7 per sliding
 // second never answers 429; share one with WithLimiter across clients of an
-// account). A 429 is retried with
+// account in one process). Several processes calling one account need a
+// limiter on a shared store: amocrmsink.NewClient wires one (a GCRA row in
+// the chatter store); 429s and blocks reach the limiter through
+// Limiter.Throttled so that every process pauses. A 429 is retried with
 // exponential backoff and jitter (waiting on the context, never time.Sleep);
 // repeated 429s or a 403 HTML block open a circuit: *BlockedError is returned
 // without touching the network until the cool-down ends. 5xx answers and

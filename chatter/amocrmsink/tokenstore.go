@@ -21,9 +21,11 @@ import (
 //
 // Saves are compare-and-swap on the stored version: a save based on a pair
 // that another instance has replaced since it was loaded fails with an error
-// wrapping chatter.ErrConflict and changes nothing, and the client, which
-// never uses a pair it could not save, reloads the current pair next time.
-// Safe for concurrent use.
+// wrapping chatter.ErrConflict and changes nothing. The client keeps using a
+// pair it could not save (amoCRM has already spent the previous refresh
+// token) and, before retrying, loads what is stored: a pair another instance
+// saved since wins; otherwise the retry, based on the version just loaded,
+// can succeed. NewClient wires this store. Safe for concurrent use.
 type TokenStore struct {
 	store     chatter.TokenStore
 	workspace string
@@ -78,7 +80,7 @@ func (s *TokenStore) Save(ctx context.Context, t *amocrm.Token) error {
 }
 
 // Expiry returns when the stored access token expires (zero for a token
-// without expiry), for Config.TokenExpiry and the token check.
+// without expiry).
 func (s *TokenStore) Expiry(ctx context.Context) (time.Time, error) {
 	t, err := s.store.GetToken(ctx, s.workspace, s.account)
 	if err != nil {
