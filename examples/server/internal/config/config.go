@@ -99,15 +99,18 @@ type HTTP struct {
 	Metrics Metrics `yaml:"metrics" json:"metrics,omitzero"`
 }
 
-// Metrics configures the Prometheus endpoint /metrics. A request is served
-// when it comes from one of AllowedNetworks and, when BasicAuth is set,
-// carries those credentials.
+// Metrics configures the Prometheus endpoint /metrics (and the diagnostics
+// API). A request is served when it comes from one of AllowedNetworks, or
+// carries the BasicAuth credentials (when a username is set). With an empty
+// list and no credentials only loopback is served.
 type Metrics struct {
 	// Enabled serves /metrics. Default true.
 	Enabled bool `yaml:"enabled" json:"enabled"`
-	// AllowedNetworks default to the loopback networks 127.0.0.0/8 and ::1/128.
+	// AllowedNetworks default to the loopback networks 127.0.0.0/8 and
+	// ::1/128. Set [] to let in only requests with the credentials.
 	AllowedNetworks []string `yaml:"allowed_networks" json:"allowed_networks,omitempty"`
-	// BasicAuth, when its username is set, is required as well.
+	// BasicAuth, when its username is set, lets in requests from anywhere
+	// that carry these credentials.
 	BasicAuth BasicAuth `yaml:"basic_auth" json:"basic_auth,omitzero"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/amocrmsink"
 	"github.com/chatterhq/sdk/tgbot"
 )
 
@@ -19,8 +20,8 @@ const (
 	DefaultThreadWindow   = 7 * 24 * time.Hour
 	DefaultPollInterval   = time.Minute
 	DefaultMaxChats       = 50
-	DefaultMarkerField    = "Chatter ID"           // amocrmsink.DefaultMarkerFieldName
-	DefaultBatchWait      = 150 * time.Millisecond // amocrmsink.DefaultBatchWait
+	DefaultMarkerField    = amocrmsink.DefaultMarkerFieldName
+	DefaultBatchWait      = amocrmsink.DefaultBatchWait
 )
 
 // DefaultMetricsNetworks are the networks allowed to read /metrics by

@@ -239,9 +239,11 @@ func (v *validator) http() {
 		}
 		v.errorf(path, "для basic auth нужны и имя пользователя, и пароль", "basic auth needs both a username and a password")
 	}
-	if m.Enabled && len(m.AllowedNetworks) == 0 {
-		v.errorf("http.metrics.allowed_networks", "список сетей пуст: /metrics не будет доступен никому; укажите сети или выключите metrics.enabled",
-			"the list is empty: nobody could read /metrics; list the networks or turn metrics.enabled off")
+	for i, n := range m.AllowedNetworks {
+		if p, err := netip.ParsePrefix(n); err == nil && p.Bits() == 0 && m.Enabled {
+			v.warnf(fmt.Sprintf("http.metrics.allowed_networks[%d]", i), "сеть охватывает все адреса: /metrics и диагностика открыты всем (basic auth их не закроет)",
+				"the network covers every address: /metrics and the diagnostics are open to anyone (basic auth does not close them)")
+		}
 	}
 }
 

@@ -108,8 +108,12 @@ func TestValidateChecks(t *testing.T) {
 			want{errors: []string{"http.trusted_proxies[1]"}}},
 		{"metrics networks", func(c *Config, _ *Workspace) { c.HTTP.Metrics.AllowedNetworks = []string{"::1/129"} },
 			want{errors: []string{"http.metrics.allowed_networks[0]"}}},
-		{"metrics nobody", func(c *Config, _ *Workspace) { c.HTTP.Metrics.AllowedNetworks = nil },
-			want{errors: []string{"http.metrics.allowed_networks"}}},
+		{"metrics by credentials only", func(c *Config, _ *Workspace) {
+			c.HTTP.Metrics.AllowedNetworks = nil
+			c.HTTP.Metrics.BasicAuth = BasicAuth{Username: "u", Password: "p"}
+		}, want{}},
+		{"metrics open to all", func(c *Config, _ *Workspace) { c.HTTP.Metrics.AllowedNetworks = []string{"10.0.0.0/8", "0.0.0.0/0"} },
+			want{warnings: []string{"http.metrics.allowed_networks[1]"}}},
 		{"metrics user without password", func(c *Config, _ *Workspace) { c.HTTP.Metrics.BasicAuth.Username = "u" },
 			want{errors: []string{"http.metrics.basic_auth.password"}}},
 		{"body limit", func(c *Config, _ *Workspace) { c.HTTP.MaxBodyBytes = 10 }, want{errors: []string{"http.max_body_bytes"}}},
