@@ -179,7 +179,8 @@ func (d *decoder) section(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	t := v.Type()
-	seen := map[string]int{}
+	seen := map[string]int{}  // key → its line
+	order := map[string]int{} // key → its position
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := d.resolve(n.Content[i]), n.Content[i+1]
 		if k == nil {
@@ -201,7 +202,7 @@ func (d *decoder) section(n *yaml.Node, v reflect.Value, path string) {
 				fmt.Sprintf("key %q appears twice (first on line %d)", key, first))
 			continue
 		}
-		seen[key] = k.Line
+		seen[key], order[key] = k.Line, i
 		if f := fieldByKey(t, key); f != nil {
 			d.meta.origins[fp] = origin{line: k.Line}
 			d.value(val, v.Field(f.index), fp, f)
@@ -225,7 +226,7 @@ func (d *decoder) section(n *yaml.Node, v reflect.Value, path string) {
 	// a key after its _file sibling
 	for key, line := range seen {
 		if f := fieldByKey(t, key); f != nil && f.hasFile() {
-			if fl, both := seen[key+"_file"]; both && fl < line {
+			if fl, both := seen[key+"_file"]; both && order[key+"_file"] < order[key] {
 				d.errorf(joinPath(path, key), line, fmt.Sprintf("заданы и %s_file (строка %d), и %s: оставьте одно", key, fl, key),
 					fmt.Sprintf("both %s_file (line %d) and %s are set: keep one", key, fl, key))
 			}

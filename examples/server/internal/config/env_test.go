@@ -200,6 +200,7 @@ func TestBothFormsSetIsAProblem(t *testing.T) {
       - id: other
         token_file: secrets/bot
         token: 1:AAbbccddeeffgghhiijjkkllmmnnooppqq1
+      - {id: third, token_file: secrets/bot, token: "3:AAbbccddeeffgghhiijjkkllmmnnooppqq1"}
 `
 	files := map[string]string{"conf/secrets/bot": "1:AAbbccddeeffgghhiijjkkllmmnnooppqq1", "/s": "x"}
 	_, ps := loadYAML(t, text, map[string]string{
@@ -207,7 +208,8 @@ func TestBothFormsSetIsAProblem(t *testing.T) {
 		"CHATTER_HTTP_METRICS_BASIC_AUTH_PASSWORD_FILE": "/s",
 		"CHATTER_HTTP_METRICS_BASIC_AUTH_USERNAME":      "u",
 	}, files)
-	want := []string{"http.metrics.basic_auth.password", "workspaces[0].bots[0].token_file", "workspaces[0].bots[1].token"}
+	want := []string{"http.metrics.basic_auth.password", "workspaces[0].bots[0].token_file", "workspaces[0].bots[1].token",
+		"workspaces[0].bots[2].token"}
 	if d := cmp.Diff(want, errorPaths(ps)); d != "" {
 		t.Errorf("errors (-want +got):\n%s\n%s", d, ps.Render("en"))
 	}
