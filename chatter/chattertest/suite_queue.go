@@ -650,7 +650,7 @@ func testQueueBudgetStart(t *testing.T, s chatter.Store) {
 	e0, err := s.GetEntry(t.Context(), ws, m.Key)
 	require.NoError(t, err)
 	var log jobLog
-	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+	fn := func(_ context.Context, j *chatter.Job) chatter.Outcome {
 		switch log.add(j) {
 		case 1:
 			return chatter.Outcome{Kind: chatter.OutcomeSnooze, Class: chatter.ClassAuth, Err: "401", Delay: snooze}
@@ -660,11 +660,14 @@ func testQueueBudgetStart(t *testing.T, s chatter.Store) {
 			return chatter.Outcome{Kind: chatter.OutcomeDead, Class: chatter.ClassMapping, Err: "field"}
 		}
 		return deliveredOutcome(j)
-	})
+	}
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, fn)
 	waitEntry(t, s, ws, m.Key, chatter.StateDead)
+	w.stop(t)
 	require.NoError(t, s.Replay(t.Context(), ws, m.Key))
-	replayed, err := s.GetEntry(t.Context(), ws, m.Key)
+	replayed, err := s.GetEntry(t.Context(), ws, m.Key) // UpdatedAt is the time of the Replay
 	require.NoError(t, err)
+	w = startWork(t, s, chatter.QueueConfig{Workers: 1}, fn)
 	waitEntry(t, s, ws, m.Key, chatter.StateDelivered)
 	w.stop(t)
 	jobs := log.of(ws, m.Key)
