@@ -32,6 +32,7 @@ const (
 	ClassTransient   ErrorClass = "transient"    // network, timeout, 5xx: retry
 	ClassPermanent   ErrorClass = "permanent"    // will not succeed by retrying
 	ClassInternal    ErrorClass = "internal"     // a bug or a store failure on our side
+	ClassInvalid     ErrorClass = "invalid"      // the message itself was invalid and refused at intake (StateRejected)
 )
 
 // ClassOf returns the class of err: the ErrorClass() of the first error in the

@@ -169,6 +169,31 @@ func (s *fakeStore) SaveMessages(ctx context.Context, ms []*Message, opts []Acce
 	return rs, nil
 }
 
+func (s *fakeStore) SaveRejected(ctx context.Context, m *Message, r *Rejection) (AcceptResult, error) {
+	if err := ctx.Err(); err != nil {
+		return AcceptResult{}, err
+	}
+	if err := m.Validate(); err != nil {
+		return AcceptResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saves++
+	if s.saveErr != nil {
+		return AcceptResult{}, s.saveErr
+	}
+	k := entryKey(m.Workspace, m.Key)
+	if e, ok := s.entries[k]; ok {
+		return AcceptResult{Duplicate: true, State: e.State}, nil
+	}
+	cp := *m
+	rc := *r
+	s.entries[k] = &LedgerEntry{Workspace: m.Workspace, Key: m.Key, State: StateRejected, ErrorClass: ClassInvalid,
+		LastError: r.Text().EN, Rejection: &rc, ReceivedAt: s.now(), UpdatedAt: s.now(), Message: &cp}
+	s.order = append(s.order, k)
+	return AcceptResult{State: StateRejected}, nil
+}
+
 func (s *fakeStore) GetEntry(_ context.Context, ws string, key Key) (*LedgerEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,13 +10,21 @@ import "context"
 // before Handle has returned nil for it: Handle returning nil means the message
 // is durable. When Handle returns an error the source keeps the message and
 // retries or lets its upstream redeliver it.
+//
+// A source that builds a message which fails Message.Validate (too long,
+// not UTF-8, an unusable key) should still hand it to the Handler rather
+// than drop it: a Pipeline records it on the ledger as StateRejected with
+// the reason and returns nil, so nothing refused disappears. An error
+// wrapping ErrInvalid from Handle means the handler refused it for good;
+// the source should log it and acknowledge it rather than retry.
 type Source interface {
 	Run(ctx context.Context, h Handler) error
 }
 
 // Handler takes one message. Implementations must be safe for concurrent use.
 // A nil error means the message has been made durable (or deliberately
-// dropped); an error means the caller still owns the message.
+// dropped, or recorded as rejected); an error means the caller still owns
+// the message.
 type Handler interface {
 	Handle(ctx context.Context, m *Message) error
 }

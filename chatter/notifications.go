@@ -292,6 +292,8 @@ func classCause(c ErrorClass) Text {
 		return T("CRM отклонила сообщение", "the CRM rejected the message")
 	case ClassInternal:
 		return T("внутренняя ошибка Чаттера", "internal Chatter error")
+	case ClassInvalid:
+		return T("сообщение некорректно и не принято", "the message is invalid and was refused")
 	}
 	return T("неизвестная ошибка", "unknown error")
 }
@@ -313,6 +315,9 @@ func classRemedy(c ErrorClass) Text {
 		return T("Проверьте подключение к CRM.", "Check the connection to the CRM.")
 	case ClassInternal:
 		return T("Сообщите в техподдержку.", "Contact support.")
+	case ClassInvalid:
+		return T("Посмотрите причину и исходные данные в журнале сообщений; если источник шлёт такие сообщения часто, сообщите в техподдержку.",
+			"See the reason and the raw input in the message log; if the source sends such messages often, contact support.")
 	}
 	return Text{}
 }

@@ -303,20 +303,29 @@ func (p *Pipeline) Handle(ctx context.Context, m *Message) error {
 // Accept validates m, runs the Filter, and stores m with its delivery job in
 // one transaction (MessageStore.SaveMessage); it returns after commit.
 //
-// An invalid m gives an error wrapping ErrInvalid (a *ValidationError names
-// the field) and nothing is stored. A key already stored is a no-op with
-// AcceptResult.Duplicate set. A message the filter rejects is stored as
+// Nothing refused disappears: a message that fails validation (Validate, or
+// the store's own checks) is recorded on the ledger as StateRejected
+// (MessageStore.SaveRejected) with the reason and the bounded raw input, and
+// Accept returns a nil error with AcceptResult.State StateRejected and
+// AcceptResult.Rejection set, so the source can acknowledge it like any
+// stored message. Only a message that cannot be recorded at all (nil, or
+// without a workspace) gives an error wrapping ErrInvalid (a
+// *ValidationError names the field). A key already stored is a no-op with
+// AcceptResult.Duplicate set. A message the filter drops is stored as
 // StateFiltered with the verdict and rule, and is not delivered. Store
 // errors are returned wrapped; the caller still owns m and should retry.
 // Accept is idempotent with respect to m.Key.
 func (p *Pipeline) Accept(ctx context.Context, m *Message) (AcceptResult, error) {
 	if err := m.Validate(); err != nil {
-		err = fmt.Errorf("chatter: accept: %w", err)
-		p.accepted(ctx, m, AcceptResult{}, err)
-		return AcceptResult{}, err
+		return p.reject(ctx, m, err, "chatter: accept")
 	}
 	opts := p.options(m)
 	r, err := p.cfg.Store.SaveMessage(ctx, m, opts)
+	if errors.Is(err, ErrInvalid) {
+		// The store's own checks refused it (for example a string field
+		// that is not valid UTF-8): it is refused at intake all the same.
+		return p.reject(ctx, m, err, "chatter: accept")
+	}
 	if err != nil {
 		err = fmt.Errorf("chatter: accept %s: %w", m.Key, err)
 	}
@@ -324,40 +333,98 @@ func (p *Pipeline) Accept(ctx context.Context, m *Message) (AcceptResult, error)
 	return r, err
 }
 
-// AcceptBatch is Accept for several messages stored in one transaction
-// (MessageStore.SaveMessages, group commit). Results are in input order. An
-// invalid message fails the whole batch (the error names its index) before
+// reject records m, refused with verr, as StateRejected.
+func (p *Pipeline) reject(ctx context.Context, m *Message, verr error, what string) (AcceptResult, error) {
+	c, rej, ok := rejectedCopy(m, verr, p.cfg.Now())
+	if !ok {
+		err := fmt.Errorf("%s: %w", what, verr)
+		p.accepted(ctx, m, AcceptResult{}, err)
+		return AcceptResult{}, err
+	}
+	r, err := p.cfg.Store.SaveRejected(ctx, c, rej)
+	if err != nil {
+		err = fmt.Errorf("%s: record rejected %s: %w", what, c.Key, err)
+		p.accepted(ctx, c, AcceptResult{}, err)
+		return AcceptResult{}, err
+	}
+	if !r.Duplicate {
+		r.Rejection = rej
+	}
+	p.accepted(ctx, c, r, nil)
+	return r, nil
+}
+
+// AcceptBatch is Accept for several messages: the valid ones are stored in
+// one transaction (MessageStore.SaveMessages, group commit), the invalid
+// ones recorded as StateRejected (as Accept does) before them. Results are
+// in input order. A message that cannot be recorded at all (nil, no
+// workspace) fails the whole batch (the error names its index) before
 // anything is stored.
 func (p *Pipeline) AcceptBatch(ctx context.Context, ms []*Message) ([]AcceptResult, error) {
 	if len(ms) == 0 {
 		return nil, nil
 	}
+	invalid := make([]error, len(ms))
 	for i, m := range ms {
 		if err := m.Validate(); err != nil {
-			err = fmt.Errorf("chatter: accept batch: message %d: %w", i, err)
-			p.accepted(ctx, m, AcceptResult{}, err)
-			return nil, err
+			if _, _, ok := rejectedCopy(m, err, p.cfg.Now()); !ok {
+				err = fmt.Errorf("chatter: accept batch: message %d: %w", i, err)
+				p.accepted(ctx, m, AcceptResult{}, err)
+				return nil, err
+			}
+			invalid[i] = err
 		}
 	}
-	opts := make([]AcceptOptions, len(ms))
+	out := make([]AcceptResult, len(ms))
+	var valid []*Message
+	var at []int
 	for i, m := range ms {
+		if invalid[i] != nil {
+			r, err := p.reject(ctx, m, invalid[i], fmt.Sprintf("chatter: accept batch: message %d", i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+			continue
+		}
+		valid = append(valid, m)
+		at = append(at, i)
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	opts := make([]AcceptOptions, len(valid))
+	for i, m := range valid {
 		opts[i] = p.options(m)
 	}
-	rs, err := p.cfg.Store.SaveMessages(ctx, ms, opts)
-	if err == nil && len(rs) != len(ms) {
-		err = fmt.Errorf("store returned %d results for %d messages", len(rs), len(ms))
+	rs, err := p.cfg.Store.SaveMessages(ctx, valid, opts)
+	if err == nil && len(rs) != len(valid) {
+		err = fmt.Errorf("store returned %d results for %d messages", len(rs), len(valid))
+	}
+	if errors.Is(err, ErrInvalid) {
+		// The store refused one of them on its own checks: accept them one
+		// by one, so that only the refused one is rejected.
+		for j, m := range valid {
+			r, err := p.Accept(ctx, m)
+			if err != nil {
+				return nil, fmt.Errorf("chatter: accept batch: message %d: %w", at[j], err)
+			}
+			out[at[j]] = r
+		}
+		return out, nil
 	}
 	if err != nil {
-		err = fmt.Errorf("chatter: accept batch of %d: %w", len(ms), err)
-		for _, m := range ms {
+		err = fmt.Errorf("chatter: accept batch of %d: %w", len(valid), err)
+		for _, m := range valid {
 			p.accepted(ctx, m, AcceptResult{}, err)
 		}
 		return nil, err
 	}
-	for i, m := range ms {
-		p.accepted(ctx, m, rs[i], nil)
+	for j, m := range valid {
+		out[at[j]] = rs[j]
+		p.accepted(ctx, m, rs[j], nil)
 	}
-	return rs, nil
+	return out, nil
 }
 
 func (p *Pipeline) options(m *Message) AcceptOptions {
@@ -389,6 +456,10 @@ func (p *Pipeline) accepted(ctx context.Context, m *Message, r AcceptResult, err
 	case errors.Is(err, ErrInvalid):
 		p.log.LogAttrs(ctx, slog.LevelWarn, "message rejected as invalid",
 			append(attrs, slog.String(AttrCategory, CategoryDelivery), slog.Any("err", err))...)
+	case err == nil && r.Rejection != nil:
+		p.log.LogAttrs(ctx, slog.LevelWarn, "message rejected as invalid; recorded on the ledger",
+			append(attrs, slog.String(AttrCategory, CategoryDelivery), slog.String(AttrErrorClass, string(ClassInvalid)),
+				slog.String("field", r.Rejection.Field), slog.String("reason", r.Rejection.Reason.EN))...)
 	case err != nil:
 		p.log.LogAttrs(ctx, slog.LevelError, "message not stored",
 			append(attrs, slog.String(AttrCategory, CategorySystem), slog.String(AttrErrorClass, string(ClassInternal)), slog.Any("err", err))...)

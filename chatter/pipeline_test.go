@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 )
 
 type pipelineBundle struct {
@@ -165,6 +166,22 @@ func TestPipelineAccept(t *testing.T) {
 	if _, err := b.p.Accept(ctx, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Accept(nil) = %v; want ErrInvalid", err)
 	}
+	// Invalid but recordable: on the ledger as rejected, nil error.
+	long := testMessage(5)
+	long.Text = strings.Repeat("ж", MaxTextBytes)
+	r, err = b.p.Accept(ctx, long)
+	require.NoError(t, err, "Accept(too long)")
+	if r.State != StateRejected || r.Duplicate || r.Rejection == nil || r.Rejection.Field != "text" || !r.Rejection.Truncated {
+		t.Fatalf("Accept(too long) = %+v", r)
+	}
+	e, err = b.store.GetEntry(ctx, "ws1", long.Key)
+	require.NoError(t, err)
+	if e.State != StateRejected || len(e.Message.Text) > MaxRejectedTextBytes || !strings.HasPrefix(long.Text, e.Message.Text) {
+		t.Errorf("rejected entry = %s with %d bytes of text; want rejected, text a prefix within %d bytes", e.State, len(e.Message.Text), MaxRejectedTextBytes)
+	}
+	r, err = b.p.Accept(ctx, long)
+	require.NoError(t, err)
+	require.Equal(t, AcceptResult{Duplicate: true, State: StateRejected}, r, "the same refused message again")
 
 	b.store.saveErr = errBoom
 	if err := b.p.Handle(ctx, testMessage(4)); !errors.Is(err, errBoom) {
@@ -179,7 +196,8 @@ func TestPipelineAccept(t *testing.T) {
 		t.Errorf("Handle retry: %v", err)
 	}
 
-	if len(hooked) != 7 || hookErrs[0] != nil || !hooked[1].Duplicate || hookErrs[3] == nil || hookErrs[5] == nil {
+	if len(hooked) != 9 || hookErrs[0] != nil || !hooked[1].Duplicate || hookErrs[3] == nil || hookErrs[4] == nil ||
+		hooked[5].State != StateRejected || hookErrs[7] == nil {
 		t.Errorf("OnAccepted calls = %+v / %v", hooked, hookErrs)
 	}
 }
@@ -195,14 +213,28 @@ func TestPipelineAcceptBatch(t *testing.T) {
 	if len(rs) != 3 || rs[0].State != StateQueued || rs[1].State != StateQueued || !rs[2].Duplicate {
 		t.Errorf("AcceptBatch = %+v", rs)
 	}
+	// An invalid message is recorded as rejected; the others are stored.
 	bad := testMessage(4)
 	bad.Text = string([]byte{0xff, 0xfe})
-	_, err = b.p.AcceptBatch(ctx, []*Message{testMessage(3), bad})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "message 1") {
-		t.Fatalf("AcceptBatch with invalid = %v; want ErrInvalid naming message 1", err)
+	rs, err = b.p.AcceptBatch(ctx, []*Message{testMessage(3), bad})
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	if rs[0].State != StateQueued || rs[1].State != StateRejected || rs[1].Rejection == nil || rs[1].Rejection.Field != "text" {
+		t.Errorf("AcceptBatch with an invalid message = %+v", rs)
 	}
-	if _, err := b.store.GetEntry(ctx, "ws1", testMessage(3).Key); !errors.Is(err, ErrNotFound) {
-		t.Error("a batch with an invalid message stored something")
+	if e, err := b.store.GetEntry(ctx, "ws1", bad.Key); err != nil || e.State != StateRejected || e.Rejection == nil {
+		t.Errorf("rejected entry = %+v, %v", e, err)
+	}
+	// One that cannot be recorded at all (no workspace) fails the batch
+	// before anything is stored.
+	noWS := testMessage(6)
+	noWS.Workspace = ""
+	_, err = b.p.AcceptBatch(ctx, []*Message{testMessage(7), noWS})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "message 1") {
+		t.Fatalf("AcceptBatch with no workspace = %v; want ErrInvalid naming message 1", err)
+	}
+	if _, err := b.store.GetEntry(ctx, "ws1", testMessage(7).Key); !errors.Is(err, ErrNotFound) {
+		t.Error("a batch with an unrecordable message stored something")
 	}
 	b.store.saveErr = errBoom
 	if _, err := b.p.AcceptBatch(ctx, []*Message{testMessage(5)}); !errors.Is(err, errBoom) {

@@ -33,7 +33,8 @@ type State string
 // Ledger states.
 const (
 	StateReceived   State = "received"   // stored, not yet decided (transient)
-	StateFiltered   State = "filtered"   // rejected by a filter; never delivered
+	StateRejected   State = "rejected"   // refused at intake as invalid; kept with the reason (Rejection), never delivered
+	StateFiltered   State = "filtered"   // dropped by a filter; never delivered
 	StateQueued     State = "queued"     // waiting for a worker (also after a snooze)
 	StateDelivering State = "delivering" // a worker is delivering it
 	StateDelivered  State = "delivered"  // the sink succeeded; Result is set
@@ -42,7 +43,7 @@ const (
 )
 
 // AllStates lists the ledger states in their natural order.
-var AllStates = []State{StateReceived, StateFiltered, StateQueued, StateDelivering, StateDelivered, StateFailed, StateDead}
+var AllStates = []State{StateReceived, StateRejected, StateFiltered, StateQueued, StateDelivering, StateDelivered, StateFailed, StateDead}
 
 // AcceptOptions tells MessageStore.SaveMessage what to do with a new message.
 type AcceptOptions struct {
@@ -63,6 +64,9 @@ type AcceptOptions struct {
 type AcceptResult struct {
 	Duplicate bool  // the key was stored before; nothing changed
 	State     State // the message's state after the call
+	// Rejection is set by Pipeline.Accept when it recorded the message as
+	// StateRejected: why it was refused.
+	Rejection *Rejection
 }
 
 // MessageStore keeps messages and their delivery ledger.
@@ -77,6 +81,14 @@ type MessageStore interface {
 	// commit); results are in input order. An invalid message fails the
 	// whole batch before anything is written.
 	SaveMessages(ctx context.Context, ms []*Message, opts []AcceptOptions) ([]AcceptResult, error)
+	// SaveRejected records m, a message refused at intake, as
+	// StateRejected with r (required: why, and the bounded raw input); it
+	// is never delivered. The entry's ErrorClass is ClassInvalid and its
+	// LastError r.Text() in English, so ledger queries by class find it. m must itself be valid (Pipeline.Accept stores a
+	// sanitised copy of the refused message, see Rejection); otherwise the
+	// error wraps ErrInvalid and nothing is stored. A key already stored is
+	// a no-op with Duplicate set, whatever its state.
+	SaveRejected(ctx context.Context, m *Message, r *Rejection) (AcceptResult, error)
 	// GetEntry returns the ledger entry of a key, with its message, or ErrNotFound.
 	GetEntry(ctx context.Context, workspace string, key Key) (*LedgerEntry, error)
 	// ListEntries returns entries matching q, newest first, without Message
@@ -101,7 +113,8 @@ type LedgerEntry struct {
 	ReceivedAt  time.Time       `json:"received_at"` // when the store accepted it
 	UpdatedAt   time.Time       `json:"updated_at"`
 	DeliveredAt time.Time       `json:"delivered_at,omitzero"`
-	NextAt      time.Time       `json:"next_at,omitzero"` // next attempt, for queued/failed
+	NextAt      time.Time       `json:"next_at,omitzero"`    // next attempt, for queued/failed
+	Rejection   *Rejection      `json:"rejection,omitempty"` // for StateRejected: why
 	Message     *Message        `json:"message,omitempty"`
 }
 

@@ -96,7 +96,10 @@ func (m *Message) IsService() bool {
 // edit_date. Text is the text or caption with text_link targets written out
 // as "label (url)", and a "↪ origin" first line for forwards. The result
 // passes chatter.Message.Validate, or Normalize returns an error wrapping
-// chatter.ErrInvalid.
+// chatter.ErrInvalid; for an update that is a message but fails validation
+// it returns the message as built together with that error, so that the
+// source can hand it to a Handler that records refusals (chatter.Pipeline
+// keeps it on the ledger as rejected) instead of dropping it.
 func Normalize(u *Update, opts NormalizeOptions) (*chatter.Message, error) {
 	if opts.Workspace == "" || opts.BotID <= 0 {
 		return nil, fmt.Errorf("tgbot: normalize: workspace and bot id are required: %w", chatter.ErrInvalid)
@@ -155,7 +158,12 @@ func Normalize(u *Update, opts NormalizeOptions) (*chatter.Message, error) {
 		}
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("tgbot: normalize update %d: %w", u.UpdateID, err)
+		if m.Raw == nil && !opts.OmitRaw {
+			// The raw update is kept (bounded) for diagnosis even when it
+			// is too large or broken.
+			m.Raw = u.Raw
+		}
+		return m, fmt.Errorf("tgbot: normalize update %d: %w", u.UpdateID, err)
 	}
 	return m, nil
 }

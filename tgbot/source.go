@@ -389,8 +389,23 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	}
 	m, err := Normalize(u, NormalizeOptions{Workspace: s.cfg.Workspace, BotID: s.client.BotID(), OmitRaw: s.cfg.OmitRaw})
 	if err != nil {
-		// It can never become valid: log it and move on rather than block
-		// every update behind it.
+		// It can never become valid. The handler gets it anyway: a
+		// chatter.Pipeline records it on the ledger as rejected, with the
+		// reason and the raw update, and returns nil. A handler that
+		// refuses it (ErrInvalid) or a message that could not be built
+		// leaves only this log line; either way the update is
+		// acknowledged rather than block every update behind it.
+		if m != nil {
+			herr := h.Handle(ctx, m)
+			switch {
+			case herr == nil:
+				s.log.Warn("tgbot: update refused as invalid; recorded by the handler", "bot_id", s.client.BotID(),
+					"update_id", u.UpdateID, "message_key", m.Key.String(), "error", err.Error())
+				return nil
+			case !errors.Is(herr, chatter.ErrInvalid):
+				return fmt.Errorf("tgbot: handle refused update %d: %w", u.UpdateID, herr)
+			}
+		}
 		s.log.Error("tgbot: update cannot be normalised; skipped", "bot_id", s.client.BotID(), "update_id", u.UpdateID, "error", err.Error())
 		return nil
 	}

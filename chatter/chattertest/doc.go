@@ -56,6 +56,13 @@
 //   - Duplicates: a repeated key (also inside one batch, also concurrently)
 //     is Duplicate with the stored entry's current State; exactly one of N
 //     concurrent saves of a key is not a duplicate.
+//   - Rejected: SaveRejected stores a valid message as StateRejected with
+//     its Rejection (round-tripped exactly), ErrorClass invalid and LastError
+//     the reason in English; it is listed and counted like any entry, never
+//     handed to the WorkFunc, cannot be replayed, and keeps its key (a later
+//     SaveMessage of it is Duplicate with state rejected; SaveRejected of a
+//     stored key is Duplicate with that key's state). An invalid message or
+//     a nil Rejection is ErrInvalid and stores nothing.
 //   - Raw round-trips byte for byte (it is an audit copy: do not store it as
 //     PostgreSQL jsonb); times compare with time.Time.Equal. Settings values
 //     are compared as JSON (jsonb is fine there).

@@ -264,6 +264,40 @@ func (s *MemStore) SaveMessages(ctx context.Context, ms []*chatter.Message, opts
 	return out, nil
 }
 
+// SaveRejected implements chatter.MessageStore.
+func (s *MemStore) SaveRejected(ctx context.Context, m *chatter.Message, r *chatter.Rejection) (chatter.AcceptResult, error) {
+	if err := ctx.Err(); err != nil {
+		return chatter.AcceptResult{}, err
+	}
+	if err := m.Validate(); err != nil {
+		return chatter.AcceptResult{}, fmt.Errorf("chattertest: save rejected: %w", err)
+	}
+	if r == nil {
+		return chatter.AcceptResult{}, fmt.Errorf("chattertest: save rejected %s: %w", m.Key,
+			invalidf("rejection", "не указана причина отказа", "rejection is nil"))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := entryKey{m.Workspace, m.Key}
+	if old, ok := s.entries[k]; ok {
+		return chatter.AcceptResult{Duplicate: true, State: old.e.State}, nil
+	}
+	now := s.now()
+	s.seq++
+	rc := *r
+	s.entries[k] = &memEntry{
+		seq: s.seq,
+		e: chatter.LedgerEntry{
+			Workspace: m.Workspace, Key: m.Key, State: chatter.StateRejected,
+			ErrorClass: chatter.ClassInvalid, LastError: r.Text().EN, Rejection: &rc,
+			ReceivedAt: now, UpdatedAt: now,
+		},
+		msg:    CopyMessage(m),
+		budget: now,
+	}
+	return chatter.AcceptResult{State: chatter.StateRejected}, nil
+}
+
 // GetEntry implements chatter.MessageStore.
 func (s *MemStore) GetEntry(ctx context.Context, workspace string, key chatter.Key) (*chatter.LedgerEntry, error) {
 	if err := ctx.Err(); err != nil {
@@ -285,6 +319,10 @@ func (me *memEntry) snapshot(withMessage bool) *chatter.LedgerEntry {
 	e := me.e
 	e.Verdict = copyVerdict(e.Verdict)
 	e.Result = copyResult(e.Result)
+	if e.Rejection != nil {
+		rc := *e.Rejection
+		e.Rejection = &rc
+	}
 	e.Message = nil
 	if withMessage {
 		e.Message = CopyMessage(me.msg)

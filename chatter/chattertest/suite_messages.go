@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
 	"github.com/chatterhq/sdk/chatter"
 )
 
@@ -24,6 +27,106 @@ var messageTests = []storeTest{
 	{"GetEntryNotFound", testGetEntryNotFound},
 	{"RoundTrip", testMessageRoundTrip},
 	{"NoAliasing", testMessageNoAliasing},
+	{"SaveRejected", testSaveRejected},
+	{"SaveRejectedInvalid", testSaveRejectedInvalid},
+}
+
+// rejection is a realistic Rejection, with Cyrillic, escapes and a raw
+// payload that is not valid JSON.
+func rejection() *chatter.Rejection {
+	return &chatter.Rejection{
+		Field:     "text",
+		Reason:    chatter.T("текст не в кодировке UTF-8", "text is not valid UTF-8"),
+		Key:       "tgbot:7000000001:-1001:0",
+		Raw:       `{"update_id": 5, "message": {"text": "Прив\u00e9т \"ремонт\"", "message_id": 0` + "\uFFFD",
+		Truncated: true,
+	}
+}
+
+// testSaveRejected: a rejected message is on the ledger with its reason and
+// message, found by state and class, never delivered, and its key stays
+// taken (a later save of the key is a duplicate).
+func testSaveRejected(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	m := fullMessage(ws, -1021021, 1)
+	m.Raw = nil // a rejected entry keeps the raw input in the Rejection
+	rej := rejection()
+	r, err := s.SaveRejected(t.Context(), m, rej)
+	require.NoError(t, err)
+	if d := cmp.Diff(chatter.AcceptResult{State: chatter.StateRejected}, r); d != "" {
+		t.Errorf("SaveRejected (-want +got):\n%s", d)
+	}
+	e, err := s.GetEntry(t.Context(), ws, m.Key)
+	require.NoError(t, err)
+	checkMessage(t, "rejected entry message", e.Message, m)
+	if d := cmp.Diff(rej, e.Rejection); d != "" {
+		t.Errorf("stored rejection (-want +got):\n%s", d)
+	}
+	got := struct {
+		State    chatter.State
+		Class    chatter.ErrorClass
+		Err      string
+		Attempts int
+		NextAt   time.Time
+	}{e.State, e.ErrorClass, e.LastError, e.Attempts, e.NextAt}
+	want := got
+	want.State, want.Class, want.Err, want.Attempts, want.NextAt = chatter.StateRejected, chatter.ClassInvalid, rej.Text().EN, 0, time.Time{}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rejected entry (-want +got):\n%s", d)
+	}
+
+	again, err := s.SaveRejected(t.Context(), m, rej)
+	require.NoError(t, err)
+	require.Equal(t, chatter.AcceptResult{Duplicate: true, State: chatter.StateRejected}, again, "SaveRejected again")
+	dup := save(t, s, m, accept(0, 3))
+	require.Equal(t, chatter.AcceptResult{Duplicate: true, State: chatter.StateRejected}, dup, "SaveMessage of a rejected key")
+	queued := NewMessage(ws, -1021021, 2, "")
+	save(t, s, queued, accept(0, 3))
+	taken := NewMessage(ws, -1021021, 3, "")
+	save(t, s, taken, accept(0, 3))
+	r, err = s.SaveRejected(t.Context(), taken, rej)
+	require.NoError(t, err)
+	require.Equal(t, chatter.AcceptResult{Duplicate: true, State: chatter.StateQueued}, r, "SaveRejected of a stored key")
+
+	es, err := s.ListEntries(t.Context(), chatter.LedgerQuery{Workspace: ws, States: []chatter.State{chatter.StateRejected}, WithMessage: true})
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	if es[0].Key != m.Key || es[0].Rejection == nil || es[0].Rejection.Field != "text" || es[0].Message == nil {
+		t.Errorf("listed rejected entry = %+v, want %s with its rejection and message", es[0], m.Key)
+	}
+	byClass, err := s.CountEntries(t.Context(), chatter.LedgerQuery{Workspace: ws, ErrorClass: chatter.ClassInvalid})
+	require.NoError(t, err)
+	if d := cmp.Diff(map[chatter.State]int{chatter.StateRejected: 1}, byClass); d != "" {
+		t.Errorf("CountEntries by class invalid (-want +got):\n%s", d)
+	}
+	wantErr(t, "Replay(rejected)", s.Replay(t.Context(), ws, m.Key), chatter.ErrConflict)
+
+	var log jobLog
+	w := startWork(t, s, chatter.QueueConfig{Workers: 1}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		log.add(j)
+		return deliveredOutcome(j)
+	})
+	waitEntry(t, s, ws, queued.Key, chatter.StateDelivered)
+	waitEntry(t, s, ws, taken.Key, chatter.StateDelivered)
+	w.stop(t)
+	require.Zero(t, log.count(ws, m.Key), "a rejected message was handed to the WorkFunc")
+}
+
+// testSaveRejectedInvalid: SaveRejected still refuses what it cannot store
+// (an invalid message, a nil rejection), storing nothing.
+func testSaveRejectedInvalid(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	bad := NewMessage(ws, -1022022, 1, "")
+	bad.Text = string([]byte{0xff, 0xfe})
+	_, err := s.SaveRejected(t.Context(), bad, rejection())
+	wantErr(t, "SaveRejected(invalid message)", err, chatter.ErrInvalid)
+	_, err = s.SaveRejected(t.Context(), NewMessage(ws, -1022022, 2, ""), nil)
+	wantErr(t, "SaveRejected(nil rejection)", err, chatter.ErrInvalid)
+	_, err = s.SaveRejected(t.Context(), nil, rejection())
+	wantErr(t, "SaveRejected(nil message)", err, chatter.ErrInvalid)
+	c, err := s.CountEntries(t.Context(), chatter.LedgerQuery{Workspace: ws})
+	require.NoError(t, err)
+	require.Empty(t, c, "entries stored by refused SaveRejected calls")
 }
 
 func testSaveAccepted(t *testing.T, s chatter.Store) {

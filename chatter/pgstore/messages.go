@@ -147,6 +147,66 @@ func (s *Store) SaveMessage(ctx context.Context, m *chatter.Message, opts chatte
 	return res, err
 }
 
+// SaveRejected implements chatter.MessageStore: m, refused at intake, is
+// recorded as StateRejected with r; no delivery is enqueued. A key already
+// stored is a no-op with Duplicate set.
+func (s *Store) SaveRejected(ctx context.Context, m *chatter.Message, r *chatter.Rejection) (chatter.AcceptResult, error) {
+	if r == nil {
+		return chatter.AcceptResult{}, fmt.Errorf("pgstore: save rejected: %w", invalid("rejection", "не указана причина отказа", "rejection is nil"))
+	}
+	row, err := prepare(m, chatter.AcceptOptions{})
+	if err != nil {
+		if m != nil {
+			return chatter.AcceptResult{}, fmt.Errorf("pgstore: save rejected %s: %w", m.Key, err)
+		}
+		return chatter.AcceptResult{}, fmt.Errorf("pgstore: save rejected: %w", err)
+	}
+	rej, err := json.Marshal(r)
+	if err != nil {
+		return chatter.AcceptResult{}, fmt.Errorf("pgstore: save rejected %s: %w", m.Key, invalid("rejection", "причина отказа не кодируется в JSON", err.Error()))
+	}
+	for _, f := range []string{r.Field, r.Reason.RU, r.Reason.EN, r.Key, r.Raw} {
+		if err := checkText("rejection", f); err != nil {
+			return chatter.AcceptResult{}, fmt.Errorf("pgstore: save rejected %s: %w", m.Key, err)
+		}
+	}
+	now := s.stamp()
+	k := m.Key
+	var res chatter.AcceptResult
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var st string
+		var inserted bool
+		err := tx.QueryRow(ctx, s.q(`WITH ins AS (
+			INSERT INTO {schema}chatter_messages
+				(workspace, source, account, chat_id, message_id, revision, body, state, verdict, priority, max_attempts,
+				 error_class, last_error, rejection, received_at, updated_at, budget_start)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'rejected', $8, 0, 0, $9, $10, $11, $12, $12, $12)
+			ON CONFLICT ON CONSTRAINT chatter_messages_key DO NOTHING
+			RETURNING state
+		)
+		SELECT state, true FROM ins
+		UNION ALL
+		SELECT state, false FROM {schema}chatter_messages
+		WHERE workspace = $1 AND source = $2 AND account = $3 AND chat_id = $4 AND message_id = $5 AND revision = $6
+			AND NOT EXISTS (SELECT 1 FROM ins)`),
+			m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision, row.body, row.verdict,
+			string(chatter.ClassInvalid), r.Text().EN, rej, now).Scan(&st, &inserted)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Inserted concurrently by a transaction this snapshot cannot see.
+			err = tx.QueryRow(ctx, s.q(stateSQL), keyArgs(m.Workspace, k)...).Scan(new(int64), &st, &inserted)
+		}
+		if err != nil {
+			return err
+		}
+		res = chatter.AcceptResult{Duplicate: !inserted, State: chatter.State(st)}
+		return nil
+	})
+	if err != nil {
+		return chatter.AcceptResult{}, fmt.Errorf("pgstore: save rejected %s: %w", k, err)
+	}
+	return res, nil
+}
+
 // commitRows is the group commit's CommitFunc: one transaction for rows.
 func (s *Store) commitRows(ctx context.Context, rows []row) ([]chatter.AcceptResult, []error, error) {
 	out, err := s.saveRows(ctx, rows)
@@ -254,7 +314,7 @@ func (s *Store) reread(ctx context.Context, tx pgx.Tx, r *row, res *saved) error
 }
 
 const entryColumns = `workspace, source, account, chat_id, message_id, revision, state, verdict, priority,
-	attempts, error_class, last_error, result, received_at, updated_at, delivered_at, next_at`
+	attempts, error_class, last_error, result, received_at, updated_at, delivered_at, next_at, rejection`
 
 // scanEntry reads entryColumns, plus body and raw when withMessage.
 func scanEntry(rows pgx.Row, withMessage bool) (*chatter.LedgerEntry, error) {
@@ -263,12 +323,13 @@ func scanEntry(rows pgx.Row, withMessage bool) (*chatter.LedgerEntry, error) {
 		source, state     string
 		class             string
 		verdict, result   []byte
+		rejection         []byte
 		delivered, nextAt *time.Time
 		body, raw         []byte
 	)
 	dest := []any{&e.Workspace, &source, &e.Key.Account, &e.Key.ChatID, &e.Key.MessageID, &e.Key.Revision,
 		&state, &verdict, &e.Priority, &e.Attempts, &class, &e.LastError, &result,
-		&e.ReceivedAt, &e.UpdatedAt, &delivered, &nextAt}
+		&e.ReceivedAt, &e.UpdatedAt, &delivered, &nextAt, &rejection}
 	if withMessage {
 		dest = append(dest, &body, &raw)
 	}
@@ -287,6 +348,12 @@ func scanEntry(rows pgx.Row, withMessage bool) (*chatter.LedgerEntry, error) {
 		e.Result = new(chatter.DeliveryResult)
 		if err := json.Unmarshal(result, e.Result); err != nil {
 			return nil, fmt.Errorf("pgstore: decode result of %s: %w", e.Key, err)
+		}
+	}
+	if len(rejection) > 0 {
+		e.Rejection = new(chatter.Rejection)
+		if err := json.Unmarshal(rejection, e.Rejection); err != nil {
+			return nil, fmt.Errorf("pgstore: decode rejection of %s: %w", e.Key, err)
 		}
 	}
 	if withMessage {

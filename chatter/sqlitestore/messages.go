@@ -115,6 +115,58 @@ func (s *Store) SaveMessages(ctx context.Context, ms []*chatter.Message, opts []
 	return s.saveBatch(ctx, ps)
 }
 
+// SaveRejected records m, refused at intake, as StateRejected with r (see
+// chatter.MessageStore); no delivery is enqueued. A key already stored is a
+// no-op with Duplicate set.
+func (s *Store) SaveRejected(ctx context.Context, m *chatter.Message, r *chatter.Rejection) (chatter.AcceptResult, error) {
+	if r == nil {
+		return chatter.AcceptResult{}, invalidf("save rejected: nil rejection")
+	}
+	p, err := prepare(m, chatter.AcceptOptions{})
+	if err != nil {
+		return chatter.AcceptResult{}, err
+	}
+	rej, err := json.Marshal(r)
+	if err != nil {
+		return chatter.AcceptResult{}, invalidf("save rejected %s: encode rejection: %v", m.Key, err)
+	}
+	if err := s.enter(); err != nil {
+		return chatter.AcceptResult{}, err
+	}
+	defer s.leave()
+	var res chatter.AcceptResult
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		now := nanos(s.now())
+		k := m.Key
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO chatter_messages
+			(workspace, source, account, chat_id, message_id, revision, state, verdict, priority, max_attempts,
+			 error_class, last_error, received_at, updated_at, budget_start, body, rejection)
+			VALUES (?, ?, ?, ?, ?, ?, 'rejected', ?, 0, 0, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace, source, account, chat_id, message_id, revision) DO NOTHING
+			RETURNING id`,
+			m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision, string(p.verdict),
+			string(chatter.ClassInvalid), r.Text().EN, now, now, now, string(p.body), string(rej)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			var st string
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM chatter_messages WHERE `+keyWhere, keyArgs(m.Workspace, k)...).Scan(&st); err != nil {
+				return fmt.Errorf("duplicate %s: %w", k, err)
+			}
+			res = chatter.AcceptResult{Duplicate: true, State: chatter.State(st)}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		res = chatter.AcceptResult{State: chatter.StateRejected}
+		return nil
+	})
+	if err != nil {
+		return chatter.AcceptResult{}, fmt.Errorf("sqlitestore: save rejected %s: %w", m.Key, err)
+	}
+	return res, nil
+}
+
 // saveBatch writes ps in one transaction.
 func (s *Store) saveBatch(ctx context.Context, ps []*prepared) ([]chatter.AcceptResult, error) {
 	if err := s.enter(); err != nil {
@@ -199,7 +251,7 @@ func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) (
 }
 
 const entryCols = `workspace, source, account, chat_id, message_id, revision, state, verdict, priority, attempts,
-	error_class, last_error, result, received_at, updated_at, delivered_at, next_at`
+	error_class, last_error, result, received_at, updated_at, delivered_at, next_at, rejection`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -208,7 +260,7 @@ func scanEntry(row scanner, withMessage bool) (*chatter.LedgerEntry, error) {
 		e                      chatter.LedgerEntry
 		source, state, verdict string
 		errClass               string
-		result                 sql.NullString
+		result, rejection      sql.NullString
 		received, updated      int64
 		delivered, next        sql.NullInt64
 		body                   string
@@ -216,7 +268,7 @@ func scanEntry(row scanner, withMessage bool) (*chatter.LedgerEntry, error) {
 	)
 	dest := []any{&e.Workspace, &source, &e.Key.Account, &e.Key.ChatID, &e.Key.MessageID, &e.Key.Revision,
 		&state, &verdict, &e.Priority, &e.Attempts, &errClass, &e.LastError, &result,
-		&received, &updated, &delivered, &next}
+		&received, &updated, &delivered, &next, &rejection}
 	if withMessage {
 		dest = append(dest, &body, &raw)
 	}
@@ -235,6 +287,12 @@ func scanEntry(row scanner, withMessage bool) (*chatter.LedgerEntry, error) {
 		e.Result = new(chatter.DeliveryResult)
 		if err := json.Unmarshal([]byte(result.String), e.Result); err != nil {
 			return nil, fmt.Errorf("decode result of %s: %w", e.Key, err)
+		}
+	}
+	if rejection.Valid {
+		e.Rejection = new(chatter.Rejection)
+		if err := json.Unmarshal([]byte(rejection.String), e.Rejection); err != nil {
+			return nil, fmt.Errorf("decode rejection of %s: %w", e.Key, err)
 		}
 	}
 	if withMessage {
