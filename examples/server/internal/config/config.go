@@ -172,15 +172,18 @@ const (
 	LookupStore = "store"
 )
 
-// AmoCRM is the workspace's amoCRM account: where it is (Subdomain or
-// BaseURL, exactly one) and how to authenticate (LongLivedToken or OAuth,
-// exactly one).
+// AmoCRM is the workspace's amoCRM account: where it is (Subdomain, or
+// BaseURL, or both: BaseURL then only redirects the requests and Subdomain
+// still names the account) and how to authenticate (LongLivedToken or
+// OAuth, exactly one).
 type AmoCRM struct {
 	// Subdomain is the account: "example" (example.amocrm.ru) or a full host
 	// such as "example.kommo.com".
 	Subdomain string `yaml:"subdomain" json:"subdomain,omitempty"`
 	// BaseURL sends the API calls elsewhere: a fake (go run
-	// ./examples/amocrm-fake serves http://127.0.0.1:8787) or a proxy.
+	// ./examples/amocrm-fake serves http://127.0.0.1:8787) or a proxy. With
+	// Subdomain set too, the subdomain names the account (its stored token
+	// and request budget); alone, the URL's host does.
 	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
 	// LongLivedToken is the token of a private integration (amoCRM →
 	// Settings → Integrations → Keys and access).
@@ -295,7 +298,9 @@ type Bot struct {
 	// Mode is polling (default) or webhook (needs http.public_url).
 	Mode string `yaml:"mode" json:"mode,omitempty"`
 	// WebhookSecret is checked on every webhook request (1-256 of A-Z a-z
-	// 0-9 _ -). Required in webhook mode.
+	// 0-9 _ -). Empty in webhook mode: the server generates one, keeps it
+	// sealed in its store (every instance uses the same) and registers it
+	// with setWebhook.
 	WebhookSecret string `yaml:"webhook_secret" json:"webhook_secret,omitempty" secret:"true"`
 	// APIURL is the Bot API server. Default https://api.telegram.org; a local
 	// Bot API server or the fake (go run ./examples/tgbot-fake serves

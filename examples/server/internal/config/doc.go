@@ -99,7 +99,7 @@
 // # Validation
 //
 // Validate (Load calls it) checks required keys, exclusive pairs (subdomain
-// or base_url; long_lived_token or oauth; mapping.inline or mapping.file),
+// or base_url, or both; long_lived_token or oauth; mapping.inline or mapping.file),
 // shapes (URLs, durations, networks, bot tokens, amoCRM tokens, api_id and
 // api_hash, E.164 phones, proxy URLs and chat links as tgparse reads them,
 // email addresses), unique ids, known notification events and update kinds,

@@ -333,7 +333,7 @@ workspaces:
   - id: Shop
     amocrm:
       subdomain: shop
-      base_url: http://127.0.0.1:8787
+      base_url: 127.0.0.1:8787
     mapping:
       inline:
         lead:
@@ -364,7 +364,7 @@ workspaces:
 		"http.trusted_proxies[0]",
 		"log.level",
 		"delivery.workers",
-		"workspaces[0].amocrm.base_url",          // with subdomain
+		"workspaces[0].amocrm.base_url",          // not a URL
 		"workspaces[0].amocrm.long_lived_token",  // no way to sign in
 		"workspaces[0].bots[0].mode",             // webhook without public_url
 		"workspaces[0].bots[0].token",            // shape

@@ -316,19 +316,18 @@ func (v *validator) workspace(w *Workspace, wp string, tokens map[string]string)
 }
 
 func (v *validator) amocrm(a *AmoCRM, p string) {
-	switch {
-	case a.Subdomain != "" && a.BaseURL != "":
-		v.errorf(p+".base_url", "заданы и subdomain, и base_url: оставьте одно", "both subdomain and base_url are set: keep one")
-	case a.Subdomain == "" && a.BaseURL == "":
+	if a.Subdomain == "" && a.BaseURL == "" {
 		v.errorf(p+".subdomain", "укажите аккаунт amoCRM: subdomain (example для example.amocrm.ru) или base_url",
 			"name the amoCRM account: subdomain (example for example.amocrm.ru) or base_url")
-	case a.Subdomain != "":
+	}
+	if a.Subdomain != "" {
 		s := strings.ToLower(strings.TrimSpace(a.Subdomain))
 		if strings.Contains(s, "://") || !subdomainRE.MatchString(s) || strings.HasPrefix(s, "www.") {
 			v.errorf(p+".subdomain", fmt.Sprintf("%q: нужен поддомен аккаунта (example) или его хост (example.amocrm.ru); полный адрес с http(s):// — в base_url", a.Subdomain),
 				fmt.Sprintf("%q: want the account subdomain (example) or host (example.amocrm.ru); a full http(s):// URL goes in base_url", a.Subdomain))
 		}
-	default:
+	}
+	if a.BaseURL != "" {
 		v.httpURL(p+".base_url", a.BaseURL)
 	}
 	switch {
@@ -506,10 +505,6 @@ func (v *validator) bot(b *Bot, p string, tokens map[string]string) {
 		if !b.Disabled && v.c.HTTP.PublicURL == "" {
 			v.errorf(p+".mode", "режиму webhook нужен http.public_url — адрес, по которому Telegram достучится до сервера",
 				"webhook mode needs http.public_url, the address Telegram reaches the server at")
-		}
-		if b.WebhookSecret == "" {
-			v.errorf(p+".webhook_secret", "в режиме webhook нужен секрет (сгенерируйте: openssl rand -hex 32)",
-				"webhook mode needs a secret (generate one: openssl rand -hex 32)")
 		}
 		if u, err := url.Parse(v.c.HTTP.PublicURL); err == nil && u.Scheme == "https" && b.APIURL == tgbot.DefaultBaseURL {
 			if port := u.Port(); port != "" && !slices.Contains([]string{"443", "80", "88", "8443"}, port) {
