@@ -25,7 +25,7 @@ func (e *env) open(ctx context.Context, c commonFlags) (*app.App, *config.Config
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := app.New(ctx, app.Options{Config: cfg, ConfigDir: configDir(c.config), Version: version,
+	a, err := app.New(ctx, app.Options{Config: cfg, Version: version,
 		Logger: e.quietLogger(cfg), Offline: true})
 	if err != nil {
 		return nil, nil, err

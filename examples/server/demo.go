@@ -7,19 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"strconv"
 	"sync"
 
 	"github.com/chatterhq/sdk/chatter"
-	"github.com/chatterhq/sdk/chatter/keyword"
 	"github.com/chatterhq/sdk/examples/server/internal/app"
 	"github.com/chatterhq/sdk/examples/server/internal/auth"
 	"github.com/chatterhq/sdk/examples/server/internal/config"
 	"github.com/chatterhq/sdk/examples/server/internal/demo"
 )
-
-// DemoWorkspace is the id of the demo's workspace.
-const DemoWorkspace = "demo"
 
 type demoOptions struct {
 	rate float64
@@ -40,7 +35,7 @@ func (e *env) serveDemo(ctx context.Context, c commonFlags, flags []config.Flag,
 		return fmt.Errorf("демо не запустилось (the demo did not start): %w", err)
 	}
 	defer denv.Close()
-	ws, err := demoWorkspace(denv)
+	ws, err := denv.Workspace()
 	if err != nil {
 		return err
 	}
@@ -55,7 +50,7 @@ func (e *env) serveDemo(ctx context.Context, c commonFlags, flags []config.Flag,
 		return err
 	}
 	defer a.Close()
-	login, err := a.ParserLogin(DemoWorkspace)
+	login, err := a.ParserLogin(demo.WorkspaceID)
 	if err != nil {
 		return err
 	}
@@ -104,37 +99,6 @@ func groupRefs(denv *demo.Env) string {
 		s += g.Ref
 	}
 	return s
-}
-
-// demoWorkspace is the workspace that points at the demo's fakes.
-func demoWorkspace(denv *demo.Env) (config.Workspace, error) {
-	spec, err := demo.Mapping()
-	if err != nil {
-		return config.Workspace{}, fmt.Errorf("demo mapping: %w", err)
-	}
-	var rules []string
-	for _, r := range keyword.ParseRules(demo.KeywordRules) {
-		rules = append(rules, r.Expr)
-	}
-	ws := config.Workspace{
-		ID: DemoWorkspace, Name: "Демо (demo)",
-		AmoCRM: config.AmoCRM{
-			BaseURL: denv.AmoCRMURL, LongLivedToken: denv.AmoCRMToken,
-			MarkerField:            config.FieldRef(strconv.Itoa(denv.MarkerField)),
-			ContactTelegramIDField: config.FieldRef(strconv.Itoa(denv.ContactTelegramIDField)),
-			ContactUsernameField:   config.FieldRef(strconv.Itoa(denv.ContactUsernameField)),
-			Lookup:                 config.LookupCRM,
-		},
-		Mapping:  config.Mapping{Inline: spec},
-		Keywords: config.Keywords{Rules: rules, ApplyTo: config.ApplyToParser},
-		Bots:     []config.Bot{{ID: "demo-bot", Token: denv.BotToken, Mode: config.ModePolling, APIURL: denv.BotAPIURL}},
-	}
-	acct := denv.ParserAccount
-	ws.Parser.Accounts = []config.ParserAccount{{ID: acct.ID, APIID: acct.APIID, APIHash: acct.APIHash, Phone: acct.Phone}}
-	for _, g := range denv.Groups {
-		ws.Parser.Chats = append(ws.Parser.Chats, config.ParserChat{Chat: g.Ref})
-	}
-	return ws, nil
 }
 
 // demoAdmin creates the demo's administrator with a one-time password

@@ -114,7 +114,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := e.logger(cfg)
-	a, err := app.New(ctx, app.Options{Config: cfg, ConfigDir: configDir(c.config), Version: version, Logger: log,
+	a, err := app.New(ctx, app.Options{Config: cfg, Version: version, Logger: log,
 		Passive: *passive, Handler: webHandler})
 	if err != nil {
 		return err
@@ -126,13 +126,6 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	}
 	printBanner(e.stdout, a, cfg, ln.Addr().String(), nil)
 	return a.Serve(ctx, ln)
-}
-
-func configDir(path string) string {
-	if path == "" {
-		return ""
-	}
-	return filepath.Dir(path)
 }
 
 // credentials are printed once at start when the server created an admin.

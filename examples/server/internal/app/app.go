@@ -41,9 +41,6 @@ const ServerWorkspace = "_server"
 type Options struct {
 	// Config is the validated configuration. Required.
 	Config *config.Config
-	// ConfigDir resolves relative paths of the configuration (the config
-	// file's directory).
-	ConfigDir string
 	// Version is the build's version.
 	Version string
 	// Logger is the process log (stderr); the app adds the event log on

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -117,12 +116,9 @@ func (a *App) parserEndpoint(w *workspace) (*tgparse.Endpoint, error) {
 	}
 	var pem []byte
 	if srv.PublicKeyFile != "" {
-		f := srv.PublicKeyFile
-		if !filepath.IsAbs(f) && a.opts.ConfigDir != "" {
-			f = filepath.Join(a.opts.ConfigDir, f)
-		}
+		// Load resolved the path against the config file's directory.
 		var err error
-		if pem, err = os.ReadFile(f); err != nil {
+		if pem, err = os.ReadFile(srv.PublicKeyFile); err != nil {
 			return nil, err
 		}
 	}

@@ -27,7 +27,7 @@ func (e *Env) Workspace() (config.Workspace, error) {
 	ws := config.Workspace{
 		ID: WorkspaceID, Name: "Демо (demo)",
 		AmoCRM: config.AmoCRM{
-			BaseURL: e.AmoCRMURL, LongLivedToken: e.AmoCRMToken,
+			Subdomain: e.AmoCRMSubdomain, BaseURL: e.AmoCRMURL, LongLivedToken: e.AmoCRMToken,
 			MarkerField:            config.FieldRef(strconv.Itoa(e.MarkerField)),
 			ContactTelegramIDField: config.FieldRef(strconv.Itoa(e.ContactTelegramIDField)),
 			ContactUsernameField:   config.FieldRef(strconv.Itoa(e.ContactUsernameField)),
@@ -42,5 +42,8 @@ func (e *Env) Workspace() (config.Workspace, error) {
 	for _, g := range e.Groups {
 		ws.Parser.Chats = append(ws.Parser.Chats, config.ParserChat{Chat: g.Ref})
 	}
+	// The first read of a group takes what was posted before the parser
+	// first looked (the generator may be quicker than the sign-in).
+	ws.Parser.Depth = config.Depth{Count: 1000}
 	return ws, nil
 }
