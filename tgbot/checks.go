@@ -12,10 +12,11 @@ import (
 	"github.com/chatterhq/sdk/chatter"
 )
 
-// Support guide sections the checks implement.
+// Support guide problems the checks implement (CheckResult.Guide): the ids
+// of chatter.GuideProblems.
 const (
-	GuideBotSilent     = "Telegram бот не отвечает"
-	GuideNotReachesCRM = "Сообщения не доходят до CRM"
+	GuideBotSilent     = chatter.GuideBotSilent // «Telegram бот не отвечает»
+	GuideNotReachesCRM = chatter.GuideDelivery  // «Сообщения не доходят до CRM»
 )
 
 // Check names.

@@ -15,10 +15,11 @@ import (
 	"github.com/chatterhq/sdk/chatter"
 )
 
-// guideBlocked and guideNotFound name the support guide's sections.
+// guideBlocked and guideNotFound are the support guide's problems the
+// checks implement (ids of chatter.GuideProblems).
 const (
-	guideBlocked  = "Проблемы с парсингом Telegram: Аккаунт заблокирован"
-	guideNotFound = "Проблемы с парсингом Telegram: Не находятся сообщения в чате"
+	guideBlocked  = chatter.GuideAccountBlocked   // «Аккаунт заблокирован»
+	guideNotFound = chatter.GuideMessagesNotFound // «Не находятся сообщения в чате»
 )
 
 // Checks returns the diagnostics of the source: per account its state and

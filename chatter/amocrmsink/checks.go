@@ -32,10 +32,10 @@ const (
 
 // Sections of the support guide the checks implement (CheckResult.Guide).
 const (
-	GuideAuth     = "amocrm-auth"  // «Ошибка авторизации через amoCRM»
-	GuideDelivery = "crm-delivery" // «Сообщения не доходят до CRM»
-	GuideFields   = "crm-fields"   // «Сделки создаются с неправильными полями»
-	GuideRate     = "amocrm-429"   // «Ошибка 429 Too Many Requests»
+	GuideAuth     = chatter.GuideAmoCRMAuth // «Ошибка авторизации через amoCRM»
+	GuideDelivery = chatter.GuideDelivery   // «Сообщения не доходят до CRM»
+	GuideFields   = chatter.GuideFields     // «Сделки создаются с неправильными полями»
+	GuideRate     = chatter.GuideRateLimit  // «Ошибка 429 Too Many Requests»
 )
 
 // Checks returns the sink's diagnostics: the token is valid and not about to

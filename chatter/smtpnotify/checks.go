@@ -23,7 +23,7 @@ func (n *Notifier) Checks() []chatter.Check {
 }
 
 func (n *Notifier) checkReachable(ctx context.Context) chatter.CheckResult {
-	res := chatter.CheckResult{Title: chatter.T("Почтовый сервер доступен", "Mail server reachable"), Status: chatter.StatusOK, Guide: "notifications"}
+	res := chatter.CheckResult{Title: chatter.T("Почтовый сервер доступен", "Mail server reachable"), Status: chatter.StatusOK, Guide: chatter.GuideNotifications}
 	probe := *n
 	probe.cfg.Username, probe.cfg.Password = "", "" // connect and secure only
 	if err := probe.dial(ctx); err != nil {
@@ -34,7 +34,7 @@ func (n *Notifier) checkReachable(ctx context.Context) chatter.CheckResult {
 }
 
 func (n *Notifier) checkAuth(ctx context.Context) chatter.CheckResult {
-	res := chatter.CheckResult{Title: chatter.T("Вход на почтовый сервер", "Mail server login"), Status: chatter.StatusOK, Guide: "notifications"}
+	res := chatter.CheckResult{Title: chatter.T("Вход на почтовый сервер", "Mail server login"), Status: chatter.StatusOK, Guide: chatter.GuideNotifications}
 	if n.cfg.Username == "" {
 		res.Status = chatter.StatusSkip
 		res.Cause = chatter.T("Логин SMTP не задан: сервер принимает письма без входа.", "No SMTP user name is set: the server accepts mail without login.")
@@ -68,7 +68,7 @@ func (n *Notifier) senderDomain() string {
 func (n *Notifier) checkSPF(ctx context.Context) chatter.CheckResult {
 	domain := n.senderDomain()
 	res := chatter.CheckResult{Title: chatter.T("SPF-запись домена отправителя", "Sender domain SPF record"), Status: chatter.StatusOK,
-		Guide: "notifications", Details: map[string]string{"domain": domain}}
+		Guide: chatter.GuideNotifications, Details: map[string]string{"domain": domain}}
 	txts, err := n.cfg.Resolver.LookupTXT(ctx, domain)
 	if err != nil && !isNotFound(err) {
 		res.Status = chatter.StatusWarn
@@ -93,7 +93,7 @@ func (n *Notifier) checkSPF(ctx context.Context) chatter.CheckResult {
 func (n *Notifier) checkDKIM(ctx context.Context) chatter.CheckResult {
 	domain := n.senderDomain()
 	res := chatter.CheckResult{Title: chatter.T("DKIM-запись домена отправителя", "Sender domain DKIM record"), Status: chatter.StatusOK,
-		Guide: "notifications", Details: map[string]string{"domain": domain}}
+		Guide: chatter.GuideNotifications, Details: map[string]string{"domain": domain}}
 	var lookupErr error
 	for _, sel := range n.cfg.DKIMSelectors {
 		name := sel + "._domainkey." + domain

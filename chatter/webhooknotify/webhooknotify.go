@@ -333,7 +333,7 @@ func (n *Notifier) Check() chatter.Check {
 		res := chatter.CheckResult{
 			Title:  chatter.T("Уведомления через вебхук", "Webhook notifications"),
 			Status: chatter.StatusOK,
-			Guide:  "notifications",
+			Guide:  chatter.GuideNotifications,
 		}
 		ping := &chatter.Notification{
 			Type: "ping", Time: n.cfg.Now(), Severity: chatter.SeverityInfo,
