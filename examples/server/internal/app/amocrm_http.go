@@ -132,6 +132,17 @@ func webhookPhone(ev amocrm.WebhookEvent) string {
 	return ""
 }
 
+// AmoCRMWebhookPath is the path amoCRM's webhooks for workspace ws go to
+// (its secret included: show it to administrators only), or "" for an
+// unknown workspace. Prefix it with the public URL.
+func (a *App) AmoCRMWebhookPath(ws string) string {
+	w := a.byID[ws]
+	if w == nil {
+		return ""
+	}
+	return "/amocrm/" + w.id + "/" + w.webhookSecret
+}
+
 // oauthState is what the OAuth flow remembers between the redirect to
 // amoCRM and the callback.
 type oauthState struct {

@@ -360,5 +360,5 @@ func (w *workspace) amoWebhookURL() string {
 	if base == "" || !w.cfg.AmoCRM.Webhooks {
 		return ""
 	}
-	return base + "/amocrm/" + w.id + "/" + w.webhookSecret
+	return base + w.app.AmoCRMWebhookPath(w.id)
 }

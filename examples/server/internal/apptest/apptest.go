@@ -38,6 +38,10 @@ type Options struct {
 	NoParser bool
 	// NoRun builds the app without serving it (commands such as doctor).
 	NoRun bool
+	// Webhook runs the demo bot in webhook mode with the server's address
+	// as http.public_url, so the fake Bot API posts updates to the
+	// server's webhook endpoint.
+	Webhook bool
 }
 
 // Harness is a running server with its fakes.
@@ -81,13 +85,34 @@ func start(ctx context.Context, t testing.TB, o Options) (*Harness, error) {
 	}
 	cfg.DataDir = o.Dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	ws, err := denv.Workspace()
-	if err != nil {
+	var ln net.Listener
+	if !o.NoRun {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			denv.Close()
+			return nil, err
+		}
+		h.URL = "http://" + ln.Addr().String()
+	}
+	fail := func(err error) (*Harness, error) {
+		if ln != nil {
+			ln.Close()
+		}
+		if h.App != nil {
+			h.App.Close()
+		}
 		denv.Close()
 		return nil, err
 	}
+	ws, err := denv.Workspace()
+	if err != nil {
+		return fail(err)
+	}
 	if o.NoParser {
 		ws.Parser = config.Parser{}
+	}
+	if o.Webhook {
+		cfg.HTTP.PublicURL = h.URL
+		ws.Bots[0].Mode = config.ModeWebhook
 	}
 	cfg.Workspaces = []config.Workspace{ws}
 	if o.Configure != nil {
@@ -95,15 +120,13 @@ func start(ctx context.Context, t testing.TB, o Options) (*Harness, error) {
 	}
 	cfg.SetDefaults()
 	if probs := cfg.Validate(); probs.HasErrors() {
-		denv.Close()
-		return nil, probs.Err()
+		return fail(probs.Err())
 	}
 	h.Config = cfg
 	a, err := app.New(ctx, app.Options{Config: cfg, Version: "test", Logger: o.Logger, Handler: o.Handler,
 		ParserEndpoint: denv.TelegramEndpoint, Offline: o.NoRun})
 	if err != nil {
-		denv.Close()
-		return nil, err
+		return fail(err)
 	}
 	h.App = a
 	if !o.NoParser && len(ws.Parser.Accounts) > 0 {
@@ -112,21 +135,12 @@ func start(ctx context.Context, t testing.TB, o Options) (*Harness, error) {
 			_, err = denv.SignInParser(ctx, login)
 		}
 		if err != nil {
-			a.Close()
-			denv.Close()
-			return nil, fmt.Errorf("apptest: parser sign-in: %w", err)
+			return fail(fmt.Errorf("apptest: parser sign-in: %w", err))
 		}
 	}
 	if o.NoRun {
 		return h, nil
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		a.Close()
-		denv.Close()
-		return nil, err
-	}
-	h.URL = "http://" + ln.Addr().String()
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	h.stop, h.done = stop, make(chan error, 1)
 	go func() { h.done <- a.Serve(rctx, ln) }()
