@@ -1,0 +1,56 @@
+package web
+
+import "net/http"
+
+// routes registers every page. Each handler lives in a file of its own
+// named after it (login_check.go: loginCheck); its template is
+// templates/<page>.html.
+func (s *server) routes(mux *http.ServeMux) {
+	mux.Handle("GET /static/", s.static)
+	mux.HandleFunc("POST /lang", s.langSwitch)
+
+	// Signing in, out, the first run and forgotten passwords.
+	mux.HandleFunc("GET /setup", s.setupShow)
+	mux.HandleFunc("POST /setup", s.setupCreate)
+	mux.HandleFunc("GET /login", s.loginShow)
+	mux.HandleFunc("POST /login", s.loginCheck)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("POST /password/change", s.passwordChange)
+	mux.HandleFunc("GET /forgot", s.forgotShow)
+	mux.HandleFunc("POST /forgot", s.forgotSend)
+	mux.HandleFunc("GET /reset", s.resetShow)
+	mux.HandleFunc("POST /reset", s.resetCheck)
+
+	// The sections of the navigation bar. A placeholder is a section still
+	// to be built: replace its line with the page's handler.
+	mux.HandleFunc("GET /{$}", s.signedIn(s.placeholder("overview")))
+	mux.HandleFunc("GET /sources", s.adminOnly(s.placeholder("sources")))
+	mux.HandleFunc("GET /amocrm", s.adminOnly(s.placeholder("amocrm")))
+	mux.HandleFunc("GET /mapping", s.adminOnly(s.placeholder("mapping")))
+	mux.HandleFunc("GET /notifications", s.adminOnly(s.placeholder("notifications")))
+	mux.HandleFunc("GET /deliveries", s.signedIn(s.placeholder("deliveries")))
+	mux.HandleFunc("GET /admin/logs", s.signedIn(s.placeholder("logs")))
+	mux.HandleFunc("GET /diagnostics", s.adminOnly(s.placeholder("diagnostics")))
+
+	// Профиль: one's own language, password and sessions.
+	mux.HandleFunc("GET /profile", s.signedIn(s.profileShow))
+	mux.HandleFunc("POST /profile/language", s.signedIn(s.profileLanguage))
+	mux.HandleFunc("POST /profile/password", s.signedIn(s.profilePassword))
+	mux.HandleFunc("POST /profile/sessions/end", s.signedIn(s.profileSessionEnd))
+
+	// Пользователи: administrators only.
+	mux.HandleFunc("GET /users", s.adminOnly(s.userList))
+	mux.HandleFunc("GET /users/new", s.adminOnly(s.userNew))
+	mux.HandleFunc("POST /users", s.adminOnly(s.userCreate))
+	mux.HandleFunc("GET /users/{id}", s.adminOnly(s.userShow))
+	mux.HandleFunc("POST /users/{id}/block", s.adminOnly(s.userBlock))
+	mux.HandleFunc("POST /users/{id}/unblock", s.adminOnly(s.userUnblock))
+	mux.HandleFunc("POST /users/{id}/unlock", s.adminOnly(s.userUnlock))
+	mux.HandleFunc("POST /users/{id}/expiry", s.adminOnly(s.userExpiry))
+	mux.HandleFunc("POST /users/{id}/force-change", s.adminOnly(s.userForceChange))
+	mux.HandleFunc("POST /users/{id}/password", s.adminOnly(s.userPassword))
+	mux.HandleFunc("POST /users/{id}/role", s.adminOnly(s.userRole))
+	mux.HandleFunc("POST /users/{id}/delete", s.adminOnly(s.userDelete))
+
+	mux.HandleFunc("/", s.notFound)
+}
