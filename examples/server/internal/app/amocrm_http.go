@@ -32,7 +32,7 @@ const oauthStateTTL = 15 * time.Minute
 // random per workspace, is what authenticates them.
 func (a *App) amocrmWebhook(w http.ResponseWriter, r *http.Request) {
 	wsID := r.PathValue("workspace")
-	ws := a.byID[wsID]
+	ws := a.ws(wsID)
 	if ws == nil {
 		a.badRequest(w, r, "", http.StatusNotFound, "нет такого пространства", "no such workspace")
 		return
@@ -136,7 +136,7 @@ func webhookPhone(ev amocrm.WebhookEvent) string {
 // (its secret included: show it to administrators only), or "" for an
 // unknown workspace. Prefix it with the public URL.
 func (a *App) AmoCRMWebhookPath(ws string) string {
-	w := a.byID[ws]
+	w := a.ws(ws)
 	if w == nil {
 		return ""
 	}
@@ -154,7 +154,7 @@ type oauthState struct {
 // StartOAuth returns the URL of amoCRM's consent page for workspace ws; the
 // callback (GET /amocrm/oauth/callback) completes the exchange.
 func (a *App) StartOAuth(ctx context.Context, wsID, by string) (string, error) {
-	ws := a.byID[wsID]
+	ws := a.ws(wsID)
 	if ws == nil {
 		return "", fmt.Errorf("no workspace %q: %w", wsID, chatter.ErrNotFound)
 	}
@@ -211,7 +211,7 @@ func (a *App) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		page(http.StatusConflict, "Ссылка уже использована (the link was used)", "Начните подключение amoCRM заново.")
 		return
 	}
-	ws := a.byID[st.Workspace]
+	ws := a.ws(st.Workspace)
 	if ws == nil {
 		page(http.StatusNotFound, "Пространство не найдено (no such workspace)", st.Workspace)
 		return

@@ -79,9 +79,10 @@ type App struct {
 	metrics *metrics.Metrics
 	build   doctor.Build
 
-	pipeline   *chatter.Pipeline
-	workspaces []*workspace
-	byID       map[string]*workspace
+	pipeline *chatter.Pipeline
+	wss      atomic.Pointer[wsSet] // copy on write: UpdateWorkspace swaps it
+	wsMu     sync.Mutex            // serialises UpdateWorkspace
+	workCtx  context.Context       // the running server's, for workspaces started later (nil before Serve)
 
 	holder   string // this instance in leases
 	instance string // this instance's id, answered by /healthz
@@ -101,7 +102,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Config == nil {
 		return nil, errors.New("app: no configuration")
 	}
-	a := &App{opts: opts, cfg: opts.Config, now: opts.Now, byID: map[string]*workspace{}, started: time.Now()}
+	a := &App{opts: opts, cfg: opts.Config, now: opts.Now, started: time.Now()}
+	a.wss.Store(&wsSet{byID: map[string]*workspace{}})
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -157,15 +159,17 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.store.Close()
 		return nil, fmt.Errorf("app: pipeline: %w", err)
 	}
+	set := &wsSet{byID: map[string]*workspace{}}
 	for _, wc := range wss {
 		w, err := a.newWorkspace(ctx, wc)
 		if err != nil {
 			a.store.Close()
 			return nil, err
 		}
-		a.workspaces = append(a.workspaces, w)
-		a.byID[w.id] = w
+		set.list = append(set.list, w)
+		set.byID[w.id] = w
 	}
+	a.wss.Store(set)
 	a.metrics.RegisterLedger(a.store, a.workspaceIDs, a.oldestWaiting, a.log)
 	return a, nil
 }
@@ -178,7 +182,7 @@ func (a *App) Auth() *auth.Service { return a.auth }
 
 // ParserLogin returns the login steps of workspace ws's parser accounts.
 func (a *App) ParserLogin(ws string) (*tgparse.Login, error) {
-	w := a.byID[ws]
+	w := a.ws(ws)
 	if w == nil {
 		return nil, fmt.Errorf("no workspace %q: %w", ws, chatter.ErrNotFound)
 	}
@@ -197,8 +201,17 @@ func (a *App) Pipeline() *chatter.Pipeline { return a.pipeline }
 // Logger returns the app's logger (the event log on top of the process log).
 func (a *App) Logger() *slog.Logger { return a.log }
 
-// Config returns the effective configuration.
-func (a *App) Config() *config.Config { return a.cfg }
+// Config returns the effective configuration: the process keys and the
+// running workspaces' settings. It is a copy; change workspaces with
+// UpdateWorkspace.
+func (a *App) Config() *config.Config {
+	c := *a.cfg
+	c.Workspaces = nil
+	for _, w := range a.allWorkspaces() {
+		c.Workspaces = append(c.Workspaces, w.cfg)
+	}
+	return &c
+}
 
 // Build describes the running program.
 func (a *App) Build() doctor.Build { return a.build }
@@ -206,9 +219,45 @@ func (a *App) Build() doctor.Build { return a.build }
 // Components returns the state of every running part.
 func (a *App) Components() []ComponentStatus { return a.sup.Snapshot() }
 
+// wsSet is the running workspaces, in order and by id.
+type wsSet struct {
+	list []*workspace
+	byID map[string]*workspace
+}
+
+// ws returns the running workspace id, or nil.
+func (a *App) ws(id string) *workspace { return a.wss.Load().byID[id] }
+
+// allWorkspaces returns the running workspaces in order.
+func (a *App) allWorkspaces() []*workspace { return a.wss.Load().list }
+
+// startWorkspace runs w's components (amoCRM set-up, bots, parser) under a
+// context of w's own, so that UpdateWorkspace can stop them. Call with
+// wsMu held, while the server runs.
+func (a *App) startWorkspace(w *workspace) {
+	ctx, cancel := context.WithCancel(a.workCtx)
+	w.stop = cancel
+	a.sup.Go(ctx, &w.running, "amocrm:"+w.id, w.setupSink)
+	for _, b := range w.bots {
+		a.sup.Go(ctx, &w.running, b.name(), b.run)
+	}
+	if w.parser != nil {
+		a.sup.Go(ctx, &w.running, w.parser.name(), w.parser.run)
+	}
+}
+
+// halt stops w's components and waits for them.
+func (w *workspace) halt() {
+	if w.stop != nil {
+		w.stop()
+	}
+	w.running.Wait()
+}
+
 func (a *App) workspaceIDs() []string {
-	ids := make([]string, len(a.workspaces))
-	for i, w := range a.workspaces {
+	list := a.allWorkspaces()
+	ids := make([]string, len(list))
+	for i, w := range list {
 		ids[i] = w.id
 	}
 	return ids
@@ -229,7 +278,7 @@ func (a *App) oauthRedirect() string {
 
 // deliver is the pipeline's sink: the message's workspace's sink.
 func (a *App) deliver(ctx context.Context, d *chatter.Delivery) (*chatter.DeliveryResult, error) {
-	w := a.byID[d.Message.Workspace]
+	w := a.ws(d.Message.Workspace)
 	if w == nil {
 		return nil, chatter.Permanent(chatter.WithClass(
 			fmt.Errorf("workspace %q is not configured: %w", d.Message.Workspace, chatter.ErrInvalid), chatter.ClassPermanent))
@@ -239,7 +288,7 @@ func (a *App) deliver(ctx context.Context, d *chatter.Delivery) (*chatter.Delive
 
 // filter is the pipeline's filter: the message's workspace's keyword rules.
 func (a *App) filter(m *chatter.Message) chatter.Verdict {
-	if w := a.byID[m.Workspace]; w != nil {
+	if w := a.ws(m.Workspace); w != nil {
 		return w.Filter(m)
 	}
 	return chatter.Verdict{Rule: "workspace", Reason: "the workspace " + m.Workspace + " is not configured"}
@@ -251,7 +300,7 @@ func (a *App) notify(ctx context.Context, n *chatter.Notification) error {
 	if a.opts.Notifier != nil {
 		errs = append(errs, a.opts.Notifier.Notify(ctx, n))
 	}
-	if w := a.byID[n.Workspace]; w != nil && w.notifiers != nil && w.notifiers.notifier != nil {
+	if w := a.ws(n.Workspace); w != nil && w.notifiers != nil && w.notifiers.notifier != nil {
 		errs = append(errs, w.notifiers.notifier.Notify(ctx, n))
 	}
 	return errors.Join(errs...)
@@ -295,16 +344,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	if !a.opts.Passive {
-		a.sup.Go(workCtx, "pipeline", a.pipeline.Run)
-		for _, w := range a.workspaces {
-			a.sup.Go(workCtx, "amocrm:"+w.id, w.setupSink)
-			for _, b := range w.bots {
-				a.sup.Go(workCtx, b.name(), b.run)
-			}
-			if w.parser != nil {
-				a.sup.Go(workCtx, w.parser.name(), w.parser.run)
-			}
+		a.sup.Go(workCtx, nil, "pipeline", a.pipeline.Run)
+		a.wsMu.Lock()
+		a.workCtx = workCtx
+		for _, w := range a.allWorkspaces() {
+			a.startWorkspace(w)
 		}
+		a.wsMu.Unlock()
 	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- a.srv.Serve(ln) }()
@@ -329,6 +375,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	_ = a.srv.Shutdown(shutCtx)
 	cancel()
 	stopWork()
+	a.wsMu.Lock()
+	a.workCtx = nil
+	a.wsMu.Unlock()
 	a.sup.Wait()
 	a.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelInfo, "server stopped", slog.String(chatter.AttrCategory, chatter.CategorySystem))
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -358,7 +407,7 @@ func (a *App) Close() error {
 // disk, clock, queue) and each workspace's.
 func (a *App) Checks() []chatter.Check {
 	out := a.serverChecks()
-	for _, w := range a.workspaces {
+	for _, w := range a.allWorkspaces() {
 		out = append(out, w.Checks()...)
 		out = append(out, doctor.Queue(a.store, w.id, a.now), doctor.Dead(a.store, w.id, a.now))
 	}
@@ -375,7 +424,7 @@ func (a *App) Doctor(ctx context.Context) *doctor.Report {
 
 // WriteBundle writes the support bundle (see doctor.Bundle).
 func (a *App) WriteBundle(ctx context.Context, w io.Writer) error {
-	b := doctor.Bundle{Build: a.build, Config: a.cfg.Redacted(), Report: a.Doctor(ctx),
+	b := doctor.Bundle{Build: a.build, Config: a.Config().Redacted(), Report: a.Doctor(ctx),
 		Ledger: map[string]map[chatter.State]int{}, Secrets: a.secrets(ctx),
 		Extra: map[string]any{"components.json": a.Components(), "eventlog.json": a.events.Stats()}}
 	warn := slog.LevelWarn
@@ -401,9 +450,9 @@ func (a *App) WriteBundle(ctx context.Context, w io.Writer) error {
 // secrets lists every secret the server knows: the configuration's and
 // those generated into the store.
 func (a *App) secrets(ctx context.Context) []string {
-	out := a.cfg.Secrets()
+	out := a.Config().Secrets()
 	out = append(out, a.cfg.Store.SealingKey)
-	for _, w := range a.workspaces {
+	for _, w := range a.allWorkspaces() {
 		out = append(out, w.webhookSecret)
 		for _, b := range w.bots {
 			out = append(out, b.secret)

@@ -26,7 +26,7 @@ func (a *App) serverChecks() []chatter.Check {
 		doctor.PublicURL(hc, a.publicURL(), a.instance, a.webhooksUsed()),
 	}
 	seen := map[string]bool{}
-	for _, w := range a.workspaces {
+	for _, w := range a.allWorkspaces() {
 		target := w.cfg.AmoCRM.BaseURL
 		if target == "" {
 			target = "https://" + w.amo.Subdomain()
@@ -44,7 +44,7 @@ func (a *App) serverChecks() []chatter.Check {
 }
 
 func (a *App) webhooksUsed() bool {
-	for _, w := range a.workspaces {
+	for _, w := range a.allWorkspaces() {
 		if w.cfg.AmoCRM.Webhooks {
 			return true
 		}
@@ -61,7 +61,7 @@ func (a *App) webhooksUsed() bool {
 // so a running server has none).
 func (a *App) configCheck(context.Context) chatter.CheckResult {
 	r := chatter.CheckResult{Title: chatter.T("Конфигурация", "Configuration"), Status: chatter.StatusOK, Guide: doctor.GuideSystem}
-	ps := a.cfg.Validate()
+	ps := a.Config().Validate()
 	if len(ps) == 0 {
 		return r
 	}

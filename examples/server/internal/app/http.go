@@ -69,7 +69,7 @@ func (a *App) badRequest(w http.ResponseWriter, r *http.Request, ws string, code
 // durable.
 func (a *App) telegramWebhook(w http.ResponseWriter, r *http.Request) {
 	wsID, botID := r.PathValue("workspace"), r.PathValue("bot")
-	ws := a.byID[wsID]
+	ws := a.ws(wsID)
 	if ws == nil {
 		a.badRequest(w, r, "", http.StatusNotFound, "нет такого пространства", "no such workspace")
 		return

@@ -150,7 +150,7 @@ func (a *App) LoginParserAccount(ctx context.Context, ws, id string, in *bufio.R
 	if err != nil {
 		return err
 	}
-	p := a.byID[ws].parser
+	p := a.ws(ws).parser
 	i := slices.IndexFunc(p.list, func(acct tgparse.Account) bool { return acct.ID == id })
 	if i < 0 {
 		return fmt.Errorf("аккаунт %q не найден в пространстве %s или отключён (no enabled parser account %q in %s)", id, ws, id, ws)

@@ -226,3 +226,86 @@ func (a *App) secretSetting(ctx context.Context, ws, name string) (string, error
 	}
 	return "", fmt.Errorf("secret %s: %w", name, chatter.ErrConflict)
 }
+
+// UpdateWorkspace applies a workspace's new settings (or adds a workspace)
+// as an administrator changed them in the admin UI: it validates them with
+// the rest of the configuration (the problems come back as
+// config.Problems, with paths), builds the workspace anew, stores the
+// settings (sealed, origin UI: from now on they win over the file), stops
+// the old workspace's bots, parser and set-up, and starts the new ones.
+// Deliveries in flight finish with the old settings. by names who changed
+// them, for the event log.
+func (a *App) UpdateWorkspace(ctx context.Context, wc config.Workspace, by string) error {
+	a.wsMu.Lock()
+	defer a.wsMu.Unlock()
+	wc.SetDefaults()
+	c := a.Config()
+	replaced := false
+	for i := range c.Workspaces {
+		if c.Workspaces[i].ID == wc.ID {
+			c.Workspaces[i], replaced = wc, true
+		}
+	}
+	if !replaced {
+		c.Workspaces = append(c.Workspaces, wc)
+	}
+	if probs := c.Validate(); probs.HasErrors() {
+		return probs.Errors()
+	}
+	var version int64
+	fileHash := ""
+	if _, rec, err := a.loadWorkspace(ctx, wc.ID); err == nil {
+		version, fileHash = rec.version, rec.FileHash
+	} else if !errors.Is(err, chatter.ErrNotFound) {
+		return err
+	}
+	w, err := a.newWorkspace(ctx, wc)
+	if err != nil {
+		return err
+	}
+	if err := a.saveWorkspace(ctx, &wc, OriginUI, fileHash, by, version); err != nil {
+		return err
+	}
+	old := a.wss.Load()
+	next := &wsSet{byID: make(map[string]*workspace, len(old.byID)+1)}
+	for _, o := range old.list {
+		if o.id == wc.ID {
+			o = w // in the configuration's order
+		}
+		next.list = append(next.list, o)
+		next.byID[o.id] = o
+	}
+	if !replaced {
+		next.list = append(next.list, w)
+	}
+	next.byID[w.id] = w
+	if prev := old.byID[wc.ID]; prev != nil {
+		prev.halt()
+		a.sup.forget("amocrm:" + wc.ID)
+		a.sup.forget("bot:" + wc.ID + "/")
+		a.sup.forget("parser:" + wc.ID)
+	}
+	a.wss.Store(next)
+	if !replaced {
+		if err := a.putJSON(ctx, ServerWorkspace, settingWorkspaces, a.workspaceIDs()); err != nil {
+			return err
+		}
+	}
+	if a.workCtx != nil {
+		a.startWorkspace(w)
+	}
+	a.log.LogAttrs(ctx, slog.LevelInfo, "workspace settings changed",
+		slog.String(chatter.AttrCategory, chatter.CategorySystem), slog.String(chatter.AttrWorkspace, wc.ID),
+		slog.String("by", by), slog.Bool("new", !replaced))
+	return nil
+}
+
+// WorkspaceConfig returns a running workspace's settings (with secrets:
+// show them to administrators only, masked), or false.
+func (a *App) WorkspaceConfig(id string) (config.Workspace, bool) {
+	w := a.ws(id)
+	if w == nil {
+		return config.Workspace{}, false
+	}
+	return w.cfg, true
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,10 +63,17 @@ const (
 var errPassive = errors.New("held by another instance")
 
 // Go runs fn until ctx ends, restarting it after an error. fn returning nil
-// while ctx is alive ends it for good (a one-shot component).
-func (s *supervisor) Go(ctx context.Context, name string, fn func(ctx context.Context) error) {
+// while ctx is alive ends it for good (a one-shot component). group, when
+// set, also counts the component (a workspace waits for its own).
+func (s *supervisor) Go(ctx context.Context, group *sync.WaitGroup, name string, fn func(ctx context.Context) error) {
 	s.set(name, StateStarting, nil, false)
+	if group != nil {
+		group.Add(1)
+	}
 	s.wg.Go(func() {
+		if group != nil {
+			defer group.Done()
+		}
 		delay := restartMin
 		for {
 			start := time.Now()
@@ -124,6 +132,18 @@ func (s *supervisor) set(name string, st ComponentState, err error, restart bool
 	}
 	if restart {
 		c.Restarts++
+	}
+}
+
+// forget drops the components whose name starts with prefix (a workspace
+// that was rebuilt).
+func (s *supervisor) forget(prefix string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, c := range s.comps {
+		if strings.HasPrefix(name, prefix) && c.State == StateStopped {
+			delete(s.comps, name)
+		}
 	}
 }
 

@@ -53,6 +53,9 @@ type workspace struct {
 
 	webhookSecret string // the path secret of amoCRM's webhooks
 
+	stop    context.CancelFunc // stops the components startWorkspace ran
+	running sync.WaitGroup     // those components
+
 	mu     sync.Mutex
 	checks []chatter.Check
 }
