@@ -174,7 +174,9 @@ func (l *BudgetLimiter) Wait(ctx context.Context) error {
 				return ctx.Err()
 			}
 		}
+		asked := l.now()
 		slot, err := l.budget.Reserve(ctx, l.workspace, l.key, l.interval)
+		rtt := l.now().Sub(asked)
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -182,11 +184,14 @@ func (l *BudgetLimiter) Wait(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("amocrmsink: reserve an amoCRM request slot for %s: %w", l.account, err)
 		}
+		far := slot.Sub(l.now()) > budgetFarSlot
 		if dl, ok := ctx.Deadline(); ok && dl.Before(slot) {
-			l.notePause(slot)
+			if far {
+				l.notePause(slot)
+			}
 			return &BudgetWaitError{Account: l.account, Until: slot, now: l.now}
 		}
-		if slot.Sub(l.now()) > budgetFarSlot {
+		if far {
 			// A pause: let this process's other callers see it and decide
 			// (sleep or give up) instead of queueing behind this one.
 			l.notePause(slot)
@@ -203,8 +208,10 @@ func (l *BudgetLimiter) Wait(ctx context.Context) error {
 		if late < l.interval || missed == budgetMaxMissed {
 			// Started late: book a gap of the excess right after the slots
 			// already granted, so those that follow keep their distance
-			// from this request's real start instead of catching up.
-			if _, err := l.budget.Reserve(ctx, l.workspace, l.key, late); ctx.Err() == nil {
+			// from this request's real start instead of catching up. The
+			// booking itself delays the request by about one store round
+			// trip, so the gap includes one.
+			if _, err := l.budget.Reserve(ctx, l.workspace, l.key, late+rtt); ctx.Err() == nil {
 				l.stats.observeBudget(l.now(), err)
 			}
 			return nil

@@ -98,9 +98,12 @@ func TestNewClientTokenNotSavedCheckAndEvents(t *testing.T) {
 	store := &flakyStore{MemStore: e.store, swapFailures: 2}
 	evlog := chatter.NewEventLog(e.store, nil, chatter.EventLogConfig{})
 	stats := amocrmsink.NewRequestStats(nil)
+	// The client's clock stands still: a failed save is retried only by the
+	// check (SaveToken), not by a request after its delay.
+	clock := amocrmtest.NewManualClock(time.Now())
 	client, err := amocrmsink.NewClient(amocrmsink.ClientConfig{
 		Store: store, Workspace: ws, Account: "example", BaseURL: e.srv.URL, OAuth: oauthOf(e.srv),
-		Stats: stats, Logger: slog.New(evlog),
+		Stats: stats, Logger: slog.New(evlog), Options: []amocrm.Option{amocrm.WithClock(clock.Now)},
 	})
 	require.NoError(t, err)
 	cfg := e.cfg
@@ -178,6 +181,8 @@ func TestNewClientBudgetStoreDown(t *testing.T) {
 	sink, err := amocrmsink.New(cfg)
 	require.NoError(t, err)
 
+	_, _, err = client.Account.Get(ctx, nil) // the budget in use: checks run concurrently
+	require.NoError(t, err)
 	rs := runChecks(t, sink)
 	wantStatus(t, rs, amocrmsink.CheckRateBudget, chatter.StatusOK, "")
 
