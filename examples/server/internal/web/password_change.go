@@ -25,6 +25,9 @@ func (s *server) showPasswordChange(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	v := s.newView(r)
+	// The ticket's page is in the account's language; the switch goes to
+	// the login page (the ticket never goes into a URL).
+	v.Lang, v.Path = lang(u.Language), "/login"
 	if f != nil {
 		v.Form = f
 	}
@@ -84,6 +87,7 @@ func (s *server) loginRefused(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	v := s.newView(r)
+	v.Path = "/login"
 	v.Form.Values.Set("next", "/")
 	v.Data = loginData{}
 	v.Alert = &alert{Kind: "error", Text: auth.Message(err, s.loc).In(v.Lang)}

@@ -27,6 +27,7 @@ func (s *server) renderProfile(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	v := s.newView(r)
+	v.Path = "/profile"
 	if f != nil {
 		v.Form = f
 	}

@@ -81,8 +81,11 @@ type alert struct {
 // newView prepares the view of request r.
 func (s *server) newView(r *http.Request) *view {
 	st := state(r)
+	// Path is where the language switch returns: the page itself; after a
+	// form post, its path (the GET page of the same path) unless the
+	// handler names another.
 	v := &view{Lang: requestLang(r), Path: safePath(r.URL.RequestURI()), Form: newForm(nil), s: s}
-	if r.Method != http.MethodGet {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		v.Path = safePath(r.URL.Path)
 	}
 	if st != nil && st.user != nil {
@@ -120,6 +123,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 // errorPage renders the error page: status and a catalog message.
 func (s *server) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
 	v := s.newView(r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		v.Path = "/"
+	}
 	v.Data = errorData{Status: status, Key: key}
 	s.render(w, r, status, "error", v)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/chatterhq/sdk/examples/server/internal/auth"
 )
@@ -22,12 +23,14 @@ func (s *server) resetShow(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) showReset(w http.ResponseWriter, r *http.Request, status int, token string, f *form) {
 	v := s.newView(r)
+	v.Path = "/forgot"
 	if f != nil {
 		v.Form = f
 	}
 	u, err := s.auth.CheckReset(r.Context(), token)
 	switch {
 	case err == nil:
+		v.Path = "/reset?token=" + url.QueryEscape(token)
 		v.Data = resetData{Token: token, Login: u.Login}
 	case refusal(err) || isBadReset(err):
 		v.Alert = &alert{Kind: "error", Text: auth.Message(err, s.loc).In(v.Lang)}

@@ -31,6 +31,7 @@ func (s *server) setupCreate(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, auth.ErrSetupDone):
 		s.hasAdmin.Store(true)
+		v.Path = "/login"
 		v.Form = newForm(nil)
 		v.Form.Values.Set("next", "/")
 		v.Data = loginData{}

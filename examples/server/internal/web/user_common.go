@@ -80,6 +80,7 @@ func (s *server) renderUser(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	v := s.newView(r)
+	v.Path = "/users/" + u.ID
 	if f != nil {
 		v.Form = f
 	}

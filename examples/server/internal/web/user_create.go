@@ -58,6 +58,7 @@ func (s *server) userCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if generated {
 		v := s.newView(r)
+		v.Path = "/users"
 		v.Data = userCreatedData{User: u, Password: password}
 		s.render(w, r, http.StatusCreated, "user_created", v)
 		return

@@ -21,7 +21,7 @@ func (s *server) userNew(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) renderUserNew(w http.ResponseWriter, r *http.Request, status int, f *form) {
 	v := s.newView(r)
-	v.Form = f
+	v.Path, v.Form = "/users/new", f
 	v.Data = userFormData{Workspaces: s.app.WorkspaceIDs()}
 	s.render(w, r, status, "user_new", v)
 }
