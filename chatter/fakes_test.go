@@ -244,6 +244,15 @@ func (s *fakeStore) Work(ctx context.Context, cfg QueueConfig, fn WorkFunc) erro
 		o := fn(jctx, j)
 		cancel()
 		s.apply(e, j, o)
+		// After the outcome is recorded (no episodes, no retries: a fake).
+		if cfg.Notifier != nil {
+			for _, n := range o.Notifications {
+				_ = cfg.Notifier.Notify(ctx, n)
+			}
+			for _, a := range o.Alerts {
+				_ = cfg.Notifier.Notify(ctx, a.Notification)
+			}
+		}
 	}
 	return nil
 }

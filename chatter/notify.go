@@ -48,6 +48,12 @@ type Notification struct {
 	// digest stands for, and a sample of them.
 	Count int             `json:"count,omitempty"`
 	Items []*Notification `json:"items,omitempty"`
+	// DedupeKey identifies the event the notification is about (the
+	// Pipeline sets "new_lead:<workspace>:<message key>" and the like).
+	// Notifications reach a Notifier at least once: a send cut short by a
+	// crash after the notifier accepted it is repeated, so a receiver that
+	// sees a key again may drop it.
+	DedupeKey string `json:"dedupe_key,omitempty"`
 }
 
 // Notifier sends notifications. Notify returns once the notification was

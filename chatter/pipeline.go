@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -173,10 +173,23 @@ type PipelineConfig struct {
 	// every message. Rejected messages are still stored (StateFiltered)
 	// with the verdict, so the ledger shows why they were dropped.
 	Filter Filter
-	// Notifier receives NotifyNewLead, NotifyDeliveryFailed,
-	// NotifyRateLimited and NotifyAccountBlocked. Optional. Wrap it in a
-	// Digest to keep outages from flooding the operators.
+	// Notifier receives NotifyNewLead, NotifyDeliveryFailed and, once per
+	// episode, NotifyAuthFailed, NotifyRightsMissing, NotifyAccountBlocked
+	// and NotifyRateLimited. Optional. The notifications are recorded with
+	// the delivery's outcome, in the same transaction, and sent afterwards
+	// by notification workers of their own (QueueConfig.Notifier), with
+	// retries; the notifier never runs inside a delivery attempt. Delivery
+	// to it is at least once: a crash between its return and the
+	// completion's commit repeats a notification, with the same
+	// Notification.DedupeKey. Wrap it in a Digest to keep outages from
+	// flooding the operators.
 	Notifier Notifier
+	// NotifyWorkers is how many notifications are sent at once. Defaults
+	// to 2.
+	NotifyWorkers int
+	// NotifyTimeout bounds one Notify call; a call that takes longer is
+	// retried later. Defaults to 30 seconds.
+	NotifyTimeout time.Duration
 	// Logger receives events with the attributes EventLog understands
 	// (category, error_class, source, message_key, workspace). nil is
 	// silent. Message text is never logged. To keep the events in the
@@ -214,7 +227,8 @@ type PipelineConfig struct {
 	// ends with the workspace's next successful delivery; a problem that
 	// comes back within AlertQuiet of its last notification (a flapping
 	// rate limit) opens a new episode silently. Defaults to 1 hour.
-	// Episodes are tracked by this Pipeline, in memory.
+	// Episodes are kept in the store with the outcomes (Outcome.Alerts),
+	// so they hold across restarts and instances.
 	AlertQuiet time.Duration
 	// Workers is the number of deliveries run at once. Defaults to 4.
 	Workers int
@@ -259,6 +273,10 @@ func (c PipelineConfig) validate() error {
 		return invalid("PipelineConfig.MaxAge", "срок повторных попыток отрицательный", "MaxAge is negative")
 	case c.AlertQuiet < 0:
 		return invalid("PipelineConfig.AlertQuiet", "интервал тишины уведомлений отрицательный", "AlertQuiet is negative")
+	case c.NotifyWorkers < 0:
+		return invalid("PipelineConfig.NotifyWorkers", "число отправителей уведомлений отрицательное", "NotifyWorkers is negative")
+	case c.NotifyTimeout < 0:
+		return invalid("PipelineConfig.NotifyTimeout", "тайм-аут уведомления отрицательный", "NotifyTimeout is negative")
 	case c.Snooze.Auth < 0 || c.Snooze.Rights < 0 || c.Snooze.Blocked < 0 || c.Snooze.RateLimited < 0:
 		return invalid("PipelineConfig.Snooze", "задержка отрицательная", "a snooze delay is negative")
 	case c.Workers < 0:
@@ -275,9 +293,8 @@ func (c PipelineConfig) validate() error {
 //
 // *Pipeline is a Handler: hand it to a Source. It is safe for concurrent use.
 type Pipeline struct {
-	cfg    PipelineConfig
-	log    *slog.Logger
-	alerts *alerts
+	cfg PipelineConfig
+	log *slog.Logger
 }
 
 var _ Handler = (*Pipeline)(nil)
@@ -290,7 +307,7 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		return nil, fmt.Errorf("chatter: new pipeline: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	return &Pipeline{cfg: cfg, log: cfg.Logger, alerts: newAlerts()}, nil
+	return &Pipeline{cfg: cfg, log: cfg.Logger}, nil
 }
 
 // Handle accepts m (see Accept). A nil error means m is durable, stored as
@@ -477,11 +494,17 @@ func (p *Pipeline) accepted(ctx context.Context, m *Message, r AcceptResult, err
 
 // Run delivers queued messages through the Sink with Workers workers until
 // ctx ends, then waits for running deliveries and returns nil (or the
-// store's error when the queue cannot start).
+// store's error when the queue cannot start). With a Notifier it also sends
+// the notifications the outcomes recorded, with NotifyWorkers workers of
+// their own (QueueConfig.Notifier): a slow or dead notifier never holds up a
+// delivery.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.log.LogAttrs(ctx, slog.LevelInfo, "pipeline workers starting",
 		slog.String(AttrCategory, CategorySystem), slog.Int("workers", p.cfg.Workers))
-	err := p.cfg.Store.Work(ctx, QueueConfig{Workers: p.cfg.Workers, JobTimeout: p.cfg.JobTimeout, Logger: p.cfg.Logger}, p.work)
+	err := p.cfg.Store.Work(ctx, QueueConfig{
+		Workers: p.cfg.Workers, JobTimeout: p.cfg.JobTimeout, Logger: p.cfg.Logger,
+		Notifier: p.cfg.Notifier, NotifyWorkers: p.cfg.NotifyWorkers, NotifyTimeout: p.cfg.NotifyTimeout,
+	}, p.work)
 	if err != nil {
 		p.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelError, "pipeline workers stopped",
 			slog.String(AttrCategory, CategorySystem), slog.Any("err", err))
@@ -548,7 +571,7 @@ func (p *Pipeline) work(ctx context.Context, j *Job) Outcome {
 		h(ctx, j.Message, res, dur, err)
 	}
 	o := p.decide(ctx, d, res, err)
-	p.report(ctx, d, o, dur, err)
+	o = p.report(ctx, d, o, dur, err)
 	if h := p.cfg.Hooks.OnOutcome; h != nil {
 		h(ctx, j, o)
 	}
@@ -629,8 +652,10 @@ func (p *Pipeline) decide(ctx context.Context, d *Delivery, res *DeliveryResult,
 	return Outcome{Kind: OutcomeRetry, Class: class, Err: text, Delay: delay}
 }
 
-// report logs the outcome and sends the notifications it calls for.
-func (p *Pipeline) report(ctx context.Context, d *Delivery, o Outcome, dur time.Duration, err error) {
+// report logs the outcome and returns it with the notifications it calls
+// for (when the pipeline has a Notifier): the queue records them with the
+// outcome and sends them from jobs of their own, never from here.
+func (p *Pipeline) report(ctx context.Context, d *Delivery, o Outcome, dur time.Duration, err error) Outcome {
 	m := d.Message
 	attrs := []slog.Attr{
 		slog.String(AttrCategory, CategoryDelivery),
@@ -646,38 +671,43 @@ func (p *Pipeline) report(ctx context.Context, d *Delivery, o Outcome, dur time.
 	if err != nil {
 		attrs = append(attrs, slog.String("err", o.Err))
 	}
-	var ns []*Notification
+	notify := p.cfg.Notifier != nil
 	now := p.cfg.Now()
+	stamp := func(n *Notification, key string) *Notification {
+		n.Time, n.DedupeKey = now, key
+		return n
+	}
 	switch o.Kind {
 	case OutcomeDelivered:
 		attrs = append(attrs, slog.Int64("lead_id", o.Result.LeadID), slog.Bool("threaded", o.Result.Threaded))
 		p.log.LogAttrs(ctx, slog.LevelInfo, "message delivered", attrs...)
-		if !o.Result.Threaded {
-			ns = append(ns, NewLeadNotification(m, o.Result))
+		if notify {
+			o.ResolveAlerts = true
+			if !o.Result.Threaded {
+				o.Notifications = append(o.Notifications, stamp(NewLeadNotification(m, o.Result), NewLeadDedupeKey(m)))
+			}
 		}
-		p.alerts.resolve(m.Workspace)
 	case OutcomeSnooze:
 		p.log.LogAttrs(ctx, slog.LevelWarn, "delivery snoozed", append(attrs, slog.Duration("delay", o.Delay))...)
-		if n := problemNotification(m.Workspace, o, err); n != nil && p.alerts.raise(m.Workspace, n.Type, now, p.cfg.AlertQuiet) {
-			ns = append(ns, n)
+		if n := problemNotification(m.Workspace, o, err); notify && n != nil {
+			o.Alerts = append(o.Alerts, Alert{Key: string(n.Type), Quiet: p.cfg.AlertQuiet, Notification: stamp(n, "")})
 		}
 	case OutcomeRetry:
 		p.log.LogAttrs(ctx, slog.LevelWarn, "delivery failed, will retry", append(attrs, slog.Duration("delay", o.Delay))...)
 	case OutcomeDead:
 		p.log.LogAttrs(ctx, slog.LevelError, "delivery dead", attrs...)
-		ns = append(ns, DeliveryFailedNotification(m, d.Attempt, o.Class, o.Err))
-	}
-	if p.cfg.Notifier == nil {
-		return
-	}
-	for _, n := range ns {
-		n.Time = now
-		if err := p.cfg.Notifier.Notify(ctx, n); err != nil {
-			p.log.LogAttrs(ctx, slog.LevelWarn, "notification not sent",
-				slog.String(AttrCategory, CategoryNotify), slog.String(AttrWorkspace, m.Workspace),
-				slog.String(AttrMessageKey, m.Key.String()), slog.String("type", string(n.Type)), slog.Any("err", err))
+		if notify {
+			o.Notifications = append(o.Notifications, stamp(DeliveryFailedNotification(m, d.Attempt, o.Class, o.Err),
+				"delivery_failed:"+m.Workspace+":"+m.Key.String()+":"+strconv.Itoa(d.Attempt)))
 		}
 	}
+	return o
+}
+
+// NewLeadDedupeKey is the Notification.DedupeKey of the NotifyNewLead of m:
+// "new_lead:<workspace>:<message key>" (a message becomes a lead once).
+func NewLeadDedupeKey(m *Message) string {
+	return "new_lead:" + m.Workspace + ":" + m.Key.String()
 }
 
 // ledgerError is err's text, cut to MaxLedgerErrorBytes on a rune boundary.
@@ -711,57 +741,4 @@ func problemNotification(workspace string, o Outcome, err error) *Notification {
 		return RateLimitedNotification(workspace, "CRM", wait)
 	}
 	return nil
-}
-
-// alerts tracks the episodes of operator-fixable problems, per workspace and
-// notification type, so that each is notified once and not once per message.
-type alerts struct {
-	mu sync.Mutex
-	m  map[alertKey]*alertState
-}
-
-type alertKey struct {
-	workspace string
-	typ       NotificationType
-}
-
-type alertState struct {
-	open       bool
-	notifiedAt time.Time
-}
-
-func newAlerts() *alerts { return &alerts{m: make(map[alertKey]*alertState)} }
-
-// raise reports the problem typ in workspace at now and says whether to
-// notify: when no episode is open and the last notification of typ is at
-// least quiet old (or there was none).
-func (a *alerts) raise(workspace string, typ NotificationType, now time.Time, quiet time.Duration) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k := alertKey{workspace, typ}
-	st, ok := a.m[k]
-	if !ok {
-		a.m[k] = &alertState{open: true, notifiedAt: now}
-		return true
-	}
-	if st.open {
-		return false
-	}
-	st.open = true
-	if now.Sub(st.notifiedAt) < quiet {
-		return false
-	}
-	st.notifiedAt = now
-	return true
-}
-
-// resolve ends the open episodes of workspace: a delivery succeeded.
-func (a *alerts) resolve(workspace string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for k, st := range a.m {
-		if k.workspace == workspace {
-			st.open = false
-		}
-	}
 }

@@ -329,93 +329,117 @@ func TestPipelineDeliveryAndNotifications(t *testing.T) {
 	b.p.cfg.Hooks.OnDelivered = func(_ context.Context, m *Message, r *DeliveryResult, dur time.Duration, err error) {
 		delivered = append(delivered, dur)
 	}
-	var outcomes []OutcomeKind
-	b.p.cfg.Hooks.OnOutcome = func(_ context.Context, j *Job, o Outcome) { outcomes = append(outcomes, o.Kind) }
+	var outcomes []Outcome
+	b.p.cfg.Hooks.OnOutcome = func(_ context.Context, j *Job, o Outcome) { outcomes = append(outcomes, o) }
 	job := &Job{ID: 1, Message: testMessage(1), Attempt: 2, MaxAttempts: 3, LastError: "boom", LastClass: ClassTransient}
 	run := func(res *DeliveryResult, err error, j *Job) Outcome {
 		t.Helper()
 		b.setSink(res, err)
 		return b.p.work(ctx, j)
 	}
+	type got struct {
+		Kind          OutcomeKind
+		Notifications []NotificationType
+		Keys          []string
+		Alerts        []string
+		Resolve       bool
+	}
+	summary := func(o Outcome) got {
+		g := got{Kind: o.Kind, Resolve: o.ResolveAlerts}
+		for _, n := range o.Notifications {
+			g.Notifications = append(g.Notifications, n.Type)
+			g.Keys = append(g.Keys, n.DedupeKey)
+			if !n.Time.Equal(b.clock.Now()) {
+				t.Errorf("%s: Time %s, want the pipeline's clock", n.Type, n.Time)
+			}
+		}
+		for _, a := range o.Alerts {
+			g.Alerts = append(g.Alerts, a.Key)
+			if a.Notification == nil || string(a.Notification.Type) != a.Key || a.Quiet != DefaultAlertQuiet {
+				t.Errorf("alert %+v: want its notification of type %s and Quiet %s", a, a.Key, DefaultAlertQuiet)
+			}
+		}
+		return g
+	}
+	key := testMessage(1).Key.String()
 
-	// A new lead notifies; the Delivery carries the job's history.
-	if o := run(&DeliveryResult{LeadID: 7001, ContactID: 9}, nil, job); o.Kind != OutcomeDelivered || o.Result.LeadID != 7001 {
-		t.Fatalf("outcome = %+v", o)
+	// A new lead is notified; the Delivery carries the job's history.
+	o := run(&DeliveryResult{LeadID: 7001, ContactID: 9}, nil, job)
+	if d := gocmp.Diff(got{Kind: OutcomeDelivered, Notifications: []NotificationType{NotifyNewLead},
+		Keys: []string{"new_lead:ws1:" + key}, Resolve: true}, summary(o)); d != "" {
+		t.Errorf("new lead (-want +got):\n%s", d)
+	}
+	if o.Notifications[0].Fields["lead_id"] != "7001" {
+		t.Errorf("new lead notification = %+v", o.Notifications[0])
 	}
 	d := b.calls[0]
 	if d.Attempt != 2 || d.MaxAttempts != 3 || d.LastError != "boom" || d.LastClass != ClassTransient || !d.Ambiguous() {
 		t.Errorf("delivery = %+v", d)
 	}
-	ns := b.notifier.all()
-	if len(ns) != 1 || ns[0].Type != NotifyNewLead || ns[0].Fields["lead_id"] != "7001" || !ns[0].Time.Equal(b.clock.Now()) {
-		t.Fatalf("notifications = %+v", ns)
+	// A note on an open lead is not.
+	o = run(&DeliveryResult{LeadID: 7001, NoteID: 5, Threaded: true}, nil, job)
+	if d := gocmp.Diff(got{Kind: OutcomeDelivered, Resolve: true}, summary(o)); d != "" {
+		t.Errorf("threaded note (-want +got):\n%s", d)
 	}
-
-	// A note on an open lead does not.
-	run(&DeliveryResult{LeadID: 7001, NoteID: 5, Threaded: true}, nil, job)
-	if got := b.notifier.types(); len(got) != 1 {
-		t.Errorf("threaded note notified: %v", got)
+	// A dead delivery is, with its class and attempt in the key.
+	o = run(nil, WithClass(errBoom, ClassPayment), job)
+	if d := gocmp.Diff(got{Kind: OutcomeDead, Notifications: []NotificationType{NotifyDeliveryFailed},
+		Keys: []string{"delivery_failed:ws1:" + key + ":2"}}, summary(o)); d != "" {
+		t.Errorf("dead (-want +got):\n%s", d)
 	}
-
-	// A dead delivery notifies with its class.
-	run(nil, WithClass(errBoom, ClassPayment), job)
-	ns = b.notifier.all()
-	if last := ns[len(ns)-1]; last.Type != NotifyDeliveryFailed || last.Fields["error_class"] != "payment" || last.Severity != SeverityError {
-		t.Errorf("dead notification = %+v", last)
+	if n := o.Notifications[0]; n.Fields["error_class"] != "payment" || n.Severity != SeverityError {
+		t.Errorf("dead notification = %+v", n)
 	}
-
-	// Operator-fixable problems snooze and notify once per episode, not
-	// per message: a second message with the same problem is silent.
-	job2 := &Job{ID: 2, Message: testMessage(2), Attempt: 3, MaxAttempts: 3}
-	for _, err := range []error{&retryAfterErr{time.Minute}, WithClass(errBoom, ClassBlocked), WithClass(errBoom, ClassRights), WithClass(errBoom, ClassAuth)} {
-		for _, j := range []*Job{job, job2} {
-			if o := run(nil, err, j); o.Kind != OutcomeSnooze {
-				t.Errorf("%v: outcome %+v, want a snooze", err, o)
-			}
+	// Operator-fixable problems are alerts: the store notifies once per
+	// episode (see the suite and TestPipelineAuthOutageSnoozesWithoutSpendingBudget).
+	for err, alert := range map[error]NotificationType{
+		&retryAfterErr{time.Minute}:      NotifyRateLimited,
+		WithClass(errBoom, ClassBlocked): NotifyAccountBlocked,
+		WithClass(errBoom, ClassRights):  NotifyRightsMissing,
+		WithClass(errBoom, ClassAuth):    NotifyAuthFailed,
+	} {
+		o = run(nil, err, job)
+		if d := gocmp.Diff(got{Kind: OutcomeSnooze, Alerts: []string{string(alert)}}, summary(o)); d != "" {
+			t.Errorf("%v (-want +got):\n%s", err, d)
 		}
 	}
-	// A success ends the episodes; the same problem soon after is a new
-	// episode but within AlertQuiet of its notification, so it is silent
-	// (a flapping problem); after AlertQuiet it notifies again.
-	run(&DeliveryResult{LeadID: 7002}, nil, job2)
-	run(nil, WithClass(errBoom, ClassAuth), job)
-	b.clock.Advance(2 * DefaultAlertQuiet)
-	run(&DeliveryResult{LeadID: 7003}, nil, job2)
-	run(nil, WithClass(errBoom, ClassAuth), job)
-	want := []NotificationType{NotifyNewLead, NotifyDeliveryFailed, NotifyRateLimited, NotifyAccountBlocked,
-		NotifyRightsMissing, NotifyAuthFailed, NotifyNewLead, NotifyNewLead, NotifyAuthFailed}
-	if d := gocmp.Diff(want, b.notifier.types()); d != "" {
-		t.Errorf("notification types (-want +got):\n%s", d)
+	// A transient failure is not notified.
+	if o = run(nil, errBoom, &Job{ID: 2, Message: testMessage(2), Attempt: 1}); o.Kind != OutcomeRetry || len(o.Notifications)+len(o.Alerts) != 0 {
+		t.Errorf("transient failure = %+v", o)
 	}
-
-	// A failing notifier changes nothing about the outcome.
-	b.notifier.err = errBoom
-	if o := run(&DeliveryResult{LeadID: 1}, nil, job); o.Kind != OutcomeDelivered {
-		t.Errorf("outcome with failing notifier = %+v", o)
+	// The notifier itself is never called from a delivery attempt.
+	if ns := b.notifier.all(); len(ns) != 0 {
+		t.Errorf("the notifier was called during a delivery: %+v", ns)
 	}
-	if len(delivered) != 16 || len(outcomes) != 16 {
-		t.Errorf("hooks: %d OnDelivered, %d OnOutcome; want 16 each", len(delivered), len(outcomes))
+	// Without a Notifier nothing is queued.
+	quiet := setupPipeline(t, func(c *PipelineConfig) { c.Notifier = nil })
+	quiet.setSink(&DeliveryResult{LeadID: 1}, nil)
+	if o := quiet.p.work(ctx, job); len(o.Notifications) != 0 || o.ResolveAlerts {
+		t.Errorf("outcome without a notifier = %+v", o)
+	}
+	if len(delivered) != 8 || len(outcomes) != 8 {
+		t.Errorf("hooks: %d OnDelivered, %d OnOutcome; want 8 each", len(delivered), len(outcomes))
+	}
+	if len(outcomes[0].Notifications) != 1 {
+		t.Errorf("OnOutcome did not see the notifications: %+v", outcomes[0])
 	}
 
 	// The log says what happened, with the attributes the event log lifts.
 	if err := b.events.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var sawDead, sawNotify bool
+	var sawDead bool
 	for _, ev := range b.store.allEvents() {
 		if ev.Text == "delivery dead" && ev.Category == CategoryDelivery && ev.ErrorClass == ClassPayment &&
-			ev.Workspace == "ws1" && ev.MessageKey == testMessage(1).Key.String() && ev.Source == "tgbot" && ev.Level == slog.LevelError {
+			ev.Workspace == "ws1" && ev.MessageKey == key && ev.Source == "tgbot" && ev.Level == slog.LevelError {
 			sawDead = true
-		}
-		if ev.Category == CategoryNotify && ev.Attrs["type"] == string(NotifyNewLead) {
-			sawNotify = true
 		}
 		if strings.Contains(fmt.Sprint(ev.Attrs), "цемент") {
 			t.Errorf("message text logged: %+v", ev)
 		}
 	}
-	if !sawDead || !sawNotify {
-		t.Errorf("events missing (dead %v, notify failure %v): %+v", sawDead, sawNotify, b.store.allEvents())
+	if !sawDead {
+		t.Errorf("dead event missing: %+v", b.store.allEvents())
 	}
 }
 

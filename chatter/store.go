@@ -169,6 +169,34 @@ type Outcome struct {
 	Class  ErrorClass      // for failures and snoozes
 	Err    string          // error text for the ledger (no secrets)
 	Delay  time.Duration   // for OutcomeRetry and OutcomeSnooze
+	// Notifications are recorded with the outcome, in the same
+	// transaction, as durable notification jobs, and sent after it by
+	// Work's notification workers (QueueConfig.Notifier) with retries of
+	// their own: a notifier never runs inside a delivery attempt, and an
+	// outcome that is recorded never loses its notifications. One with
+	// the DedupeKey of a notification already queued or sent (while the
+	// queue keeps it, at least a day) is dropped. A nil entry is ignored.
+	Notifications []*Notification
+	// Alerts are ongoing problems this outcome ran into (see Alert): their
+	// notification is queued only when an episode opens.
+	Alerts []Alert
+	// ResolveAlerts ends the open alert episodes of the message's
+	// workspace: the destination works again (a successful delivery).
+	ResolveAlerts bool
+}
+
+// Alert is an ongoing problem reported by an Outcome, such as an expired CRM
+// token that holds up every delivery of a workspace. The queue keeps one
+// episode per workspace and Key, recorded with the outcome: the first Alert
+// of a Key opens the episode and queues its Notification; further ones while
+// it is open are silent; an Outcome with ResolveAlerts ends the workspace's
+// episodes. An episode that opens again within Quiet of its Key's last
+// notification opens silently, so a flapping problem is notified at most
+// once per Quiet.
+type Alert struct {
+	Key          string // the problem, e.g. "auth_failed"; unique within the workspace
+	Quiet        time.Duration
+	Notification *Notification // queued when the episode opens (its DedupeKey is set by the queue)
 }
 
 // WorkFunc runs one job and decides its outcome. It must not panic; a Queue
@@ -183,6 +211,42 @@ type QueueConfig struct {
 	JobTimeout time.Duration
 	// Logger receives queue diagnostics; nil is silent.
 	Logger *slog.Logger
+	// Notifier, when set, makes Work also send the notifications that
+	// outcomes recorded (Outcome.Notifications, opened Alerts), with
+	// NotifyWorkers workers of their own, each call bounded by
+	// NotifyTimeout. A failed call is retried with backoff (from 5 s,
+	// doubling, capped at 10 minutes) up to NotifyMaxAttempts times, about
+	// an hour, then dropped with an error log. Without a Notifier the
+	// notifications wait for a Work that has one (in this or another
+	// process). A notification is completed in the store right after the
+	// notifier returns; a crash between the two sends it again (see
+	// Notification.DedupeKey).
+	Notifier Notifier
+	// NotifyWorkers is the number of notifications sent at once. Defaults
+	// to 2.
+	NotifyWorkers int
+	// NotifyTimeout bounds one Notify call. Defaults to 30 seconds.
+	NotifyTimeout time.Duration
+}
+
+// Notification queue defaults (see QueueConfig).
+const (
+	DefaultNotifyWorkers = 2
+	DefaultNotifyTimeout = 30 * time.Second
+	NotifyMaxAttempts    = 12
+)
+
+// NotifyRetryDelay is the wait after failed notification attempt (1-based):
+// 5 seconds, doubling, at most 10 minutes.
+func NotifyRetryDelay(attempt int) time.Duration {
+	const base, limit = 5 * time.Second, 10 * time.Minute
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 8 {
+		return limit
+	}
+	return min(base<<(attempt-1), limit)
 }
 
 // Queue is the durable delivery queue fed by MessageStore.SaveMessage.

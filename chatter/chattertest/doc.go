@@ -81,6 +81,13 @@
 //     ReplayDead replays every dead entry matching the query (in batches;
 //     Limit is ignored), in no other workspace or state, and refuses States
 //     other than [dead].
+//   - Notifications: with QueueConfig.Notifier, Work sends an outcome's
+//     Notifications after the outcome is on the ledger, from workers of their
+//     own (a notifier that never returns does not hold up deliveries), drops
+//     a repeated DedupeKey, retries a failed call, and keeps them for a later
+//     Work when it has no Notifier. Alerts notify once per episode and
+//     workspace; ResolveAlerts ends the episode; one back within Quiet of its
+//     last notification opens silently.
 //   - Reconcile: every store implements QueueFaults (a test hook that ends a
 //     delivery job the way River's rescuer or an operator would). An entry
 //     whose job ended that way is dead with ClassInternal and a reason once

@@ -42,6 +42,9 @@ func (s *MemStore) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter
 	if cfg.JobTimeout < 0 {
 		return fmt.Errorf("chattertest: work: %w", invalidf("job_timeout", "отрицательный тайм-аут задания", "job timeout is negative"))
 	}
+	if cfg.NotifyWorkers < 0 || cfg.NotifyTimeout < 0 {
+		return fmt.Errorf("chattertest: work: %w", invalidf("notify_workers", "отрицательные параметры уведомлений", "notify workers or timeout is negative"))
+	}
 	workers := cmp.Or(cfg.Workers, defaultWorkers)
 	timeout := cmp.Or(cfg.JobTimeout, defaultJobTimeout)
 	log := cfg.Logger
@@ -52,6 +55,9 @@ func (s *MemStore) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter
 	s.reconcileLocked(log)
 	s.mu.Unlock()
 	var wg sync.WaitGroup
+	if cfg.Notifier != nil {
+		s.runNotifiers(ctx, &wg, cfg, log)
+	}
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -60,7 +66,7 @@ func (s *MemStore) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter
 					return
 				}
 				out := runJob(ctx, timeout, fn, job, log)
-				s.apply(j, job.Attempt, out, log)
+				s.apply(j, job, out, log)
 			}
 		})
 	}
@@ -170,13 +176,16 @@ func (s *MemStore) popReadyLocked() *memJob {
 	return nil
 }
 
-// apply records the outcome of attempt number attempt of j.
-func (s *MemStore) apply(j *memJob, attempt int, o chatter.Outcome, log *slog.Logger) {
+// apply records the outcome o of job (an attempt of j) and, with it, the
+// notifications and alerts it calls for.
+func (s *MemStore) apply(j *memJob, job *chatter.Job, o chatter.Outcome, log *slog.Logger) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	attempt := job.Attempt
 	now := s.now()
 	me := j.entry
 	e := &me.e
+	defer s.notifyLocked(me.e.Workspace, o, now)
 	j.running = false
 	e.UpdatedAt = now
 	delay := max(o.Delay, 0)

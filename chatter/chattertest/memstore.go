@@ -45,6 +45,9 @@ type MemStore struct {
 	settings    map[wsName]*chatter.Setting
 	budgets     map[wsName]time.Time // theoretical arrival time per key
 	endedJobs   map[*memEntry]bool   // entries whose job ended outside Chatter, for the reconcile sweep
+	notes       []*memNote           // notification jobs not yet sent
+	noteKeys    map[string]bool      // dedupe keys of every notification recorded
+	alerts      map[wsName]*memAlert // alert episodes by workspace and key
 }
 
 var _ chatter.Store = (*MemStore)(nil)
@@ -94,6 +97,8 @@ func NewMemStore(opts ...MemOption) *MemStore {
 		settings:    make(map[wsName]*chatter.Setting),
 		budgets:     make(map[wsName]time.Time),
 		endedJobs:   make(map[*memEntry]bool),
+		noteKeys:    make(map[string]bool),
+		alerts:      make(map[wsName]*memAlert),
 	}
 	for _, o := range opts {
 		o(s)

@@ -3,9 +3,11 @@ package chattertest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +38,49 @@ var mutants = []mutant{
 	{"attempt-not-counted", "Queue/Retry", func(s *chattertest.MemStore) chatter.Store { return attemptOne{s} }},
 	{"lease-ignores-workspace", "Isolation/Workspaces", func(s *chattertest.MemStore) chatter.Store { return leaseAnyWorkspace{s} }},
 	{"reconcile-missing", "Queue/ReconcileDiscarded", func(s *chattertest.MemStore) chatter.Store { return noReconcile{s} }},
+	{"notify-inside-attempt", "Notifications/HangingNotifierDoesNotBlockDelivery", func(s *chattertest.MemStore) chatter.Store { return notifyInline{s} }},
+	{"alert-per-outcome", "Notifications/AlertOncePerEpisode", func(s *chattertest.MemStore) chatter.Store { return alertEveryTime{s} }},
+}
+
+// notifyInline sends an outcome's notifications from inside the attempt,
+// before the outcome is recorded (how the pipeline used to do it).
+type notifyInline struct{ *chattertest.MemStore }
+
+func (s notifyInline) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
+	to := cfg.Notifier
+	cfg.Notifier = nil
+	if fn == nil || to == nil {
+		return s.MemStore.Work(ctx, cfg, fn)
+	}
+	return s.MemStore.Work(ctx, cfg, func(ctx context.Context, j *chatter.Job) chatter.Outcome {
+		o := fn(ctx, j)
+		for _, n := range o.Notifications {
+			_ = to.Notify(ctx, n)
+		}
+		o.Notifications = nil
+		return o
+	})
+}
+
+// alertEveryTime sends the notification of every alert, as if each outcome
+// opened an episode.
+type alertEveryTime struct{ *chattertest.MemStore }
+
+func (s alertEveryTime) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
+	if fn == nil {
+		return s.MemStore.Work(ctx, cfg, nil)
+	}
+	var seq atomic.Int64
+	return s.MemStore.Work(ctx, cfg, func(ctx context.Context, j *chatter.Job) chatter.Outcome {
+		o := fn(ctx, j)
+		for _, a := range o.Alerts {
+			n := *a.Notification
+			n.DedupeKey = fmt.Sprintf("every-%d", seq.Add(1))
+			o.Notifications = append(o.Notifications, &n)
+		}
+		o.Alerts = nil
+		return o
+	})
 }
 
 // noReconcile ignores jobs that ended outside the queue: the entry is worked

@@ -65,6 +65,7 @@ func storeGroups() []storeGroup {
 		{"Messages", messageTests},
 		{"Ledger", ledgerTests},
 		{"Queue", queueTests},
+		{"Notifications", notifyTests},
 		{"Contacts", contactTests},
 		{"Tokens", tokenTests},
 		{"Sessions", sessionTests},

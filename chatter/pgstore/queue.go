@@ -53,6 +53,12 @@ type QueueTuning struct {
 // River after QueueTuning.RescueAfter and runs again with a higher Attempt
 // (or goes dead when the interrupted attempt was the round's last).
 //
+// An outcome's notifications (Outcome.Notifications, opened Alerts) are
+// River jobs in the queue "chatter_notify" committed in the outcome's
+// transaction; with cfg.Notifier, Work also runs their workers
+// (cfg.NotifyWorkers, each call bounded by cfg.NotifyTimeout, retried with
+// backoff), so a slow notifier never holds up a delivery.
+//
 // Work also runs the reconcile sweep (at start and every
 // QueueTuning.ReconcileInterval): an entry whose current job River finished
 // without Chatter (discarded by the rescuer, cancelled by an operator) is
@@ -231,4 +237,41 @@ func (l ledger) Reconcile(ctx context.Context, now time.Time, reason string) (in
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+// RaiseAlert implements deliveryqueue.AlertLedger: the row is created, or
+// locked, so concurrent outcomes of one workspace agree on one notification.
+func (l ledger) RaiseAlert(ctx context.Context, tx pgx.Tx, workspace, key string, now time.Time, quiet time.Duration) (bool, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	tag, err := tx.Exec(ctx, l.s.q(`INSERT INTO {schema}chatter_alerts (workspace, key, opened_at, notified_at)
+		VALUES ($1, $2, $3, $3) ON CONFLICT (workspace, key) DO NOTHING`), workspace, key, now)
+	if err != nil {
+		return false, err
+	}
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	var notified time.Time
+	var resolved *time.Time
+	if err := tx.QueryRow(ctx, l.s.q(`SELECT notified_at, resolved_at FROM {schema}chatter_alerts
+		WHERE workspace = $1 AND key = $2 FOR UPDATE`), workspace, key).Scan(&notified, &resolved); err != nil {
+		return false, err
+	}
+	if resolved == nil {
+		return false, nil // the episode is open
+	}
+	due := now.Sub(notified) >= quiet
+	if due {
+		notified = now
+	}
+	_, err = tx.Exec(ctx, l.s.q(`UPDATE {schema}chatter_alerts SET opened_at = $3, notified_at = $4, resolved_at = NULL
+		WHERE workspace = $1 AND key = $2`), workspace, key, now, notified)
+	return due && err == nil, err
+}
+
+// ResolveAlerts implements deliveryqueue.AlertLedger.
+func (l ledger) ResolveAlerts(ctx context.Context, tx pgx.Tx, workspace string, now time.Time) error {
+	_, err := tx.Exec(ctx, l.s.q(`UPDATE {schema}chatter_alerts SET resolved_at = $2 WHERE workspace = $1 AND resolved_at IS NULL`),
+		workspace, now.UTC().Truncate(time.Microsecond))
+	return err
 }

@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -128,4 +129,71 @@ func BenchmarkSaveMessages100(b *testing.B) {
 	}
 	lat.add(d)
 	lat.report(b, int(id))
+}
+
+// benchNotifier is a Notifier that returns at once, or (hang) blocks every
+// call until its context ends, like a webhook whose endpoint accepts the
+// connection and never answers.
+type benchNotifier struct {
+	hang  bool
+	calls atomic.Int64
+}
+
+func (n *benchNotifier) Notify(ctx context.Context, _ *chatter.Notification) error {
+	n.calls.Add(1)
+	if n.hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+// BenchmarkPipelineDeliveryNotifier measures deliveries per second through a
+// Pipeline on SQLite (4 workers, a sink that succeeds at once, every message
+// a new lead, so every outcome carries a NotifyNewLead) with a notifier that
+// answers at once and with one that never answers: notifications are jobs of
+// their own, so the two should deliver at the same rate.
+func BenchmarkPipelineDeliveryNotifier(b *testing.B) {
+	for _, hang := range []bool{false, true} {
+		name := "fast"
+		if hang {
+			name = "hanging"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, _ := newStore(b, sqlitestore.Config{Queue: sqlitestore.QueueTuning{FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond}})
+			notifier := &benchNotifier{hang: hang}
+			var delivered atomic.Int64
+			sink := chatter.SinkFunc(func(_ context.Context, d *chatter.Delivery) (*chatter.DeliveryResult, error) {
+				delivered.Add(1)
+				return &chatter.DeliveryResult{LeadID: d.Message.Key.MessageID}, nil
+			})
+			p, err := chatter.NewPipeline(chatter.PipelineConfig{Store: s, Sink: sink, Notifier: notifier,
+				Workers: 4, NotifyWorkers: 2, NotifyTimeout: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ms := make([]*chatter.Message, b.N)
+			for i := range ms {
+				ms[i] = benchMessage(int64(i + 1))
+			}
+			for i := 0; i < len(ms); i += 500 {
+				if _, err := p.AcceptBatch(b.Context(), ms[i:min(i+500, len(ms))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(b.Context())
+			done := make(chan error, 1)
+			b.ResetTimer()
+			go func() { done <- p.Run(ctx) }()
+			for delivered.Load() < int64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			cancel()
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
 }

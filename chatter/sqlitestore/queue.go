@@ -37,6 +37,12 @@ import (
 // Job.Attempt; when the interrupted attempt was the round's last, the entry
 // goes dead without another call.
 //
+// An outcome's notifications (Outcome.Notifications, opened Alerts) are
+// River jobs in the queue "chatter_notify" committed in the outcome's
+// transaction; with cfg.Notifier, Work also runs their workers
+// (cfg.NotifyWorkers, each call bounded by cfg.NotifyTimeout, retried with
+// backoff), so a slow notifier never holds up a delivery.
+//
 // Work also runs the reconcile sweep (at start and every
 // QueueTuning.ReconcileInterval): an entry whose current job River finished
 // without Chatter (discarded by the rescuer, cancelled by an operator) is
@@ -215,4 +221,37 @@ func (l ledger) Reconcile(ctx context.Context, now time.Time, reason string) (in
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// RaiseAlert implements deliveryqueue.AlertLedger. The transaction is the
+// only writer (BEGIN IMMEDIATE), so reading then writing is safe.
+func (l ledger) RaiseAlert(ctx context.Context, tx *sql.Tx, workspace, key string, now time.Time, quiet time.Duration) (bool, error) {
+	var notified int64
+	var resolved sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT notified_at, resolved_at FROM chatter_alerts WHERE workspace = ? AND key = ?`,
+		workspace, key).Scan(&notified, &resolved)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err := tx.ExecContext(ctx, `INSERT INTO chatter_alerts (workspace, key, opened_at, notified_at) VALUES (?, ?, ?, ?)`,
+			workspace, key, nanos(now), nanos(now))
+		return err == nil, err
+	case err != nil:
+		return false, err
+	case !resolved.Valid:
+		return false, nil // the episode is open
+	}
+	due := now.Sub(fromNanos(notified)) >= quiet
+	if due {
+		notified = nanos(now)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE chatter_alerts SET opened_at = ?, notified_at = ?, resolved_at = NULL
+		WHERE workspace = ? AND key = ?`, nanos(now), notified, workspace, key)
+	return due && err == nil, err
+}
+
+// ResolveAlerts implements deliveryqueue.AlertLedger.
+func (l ledger) ResolveAlerts(ctx context.Context, tx *sql.Tx, workspace string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE chatter_alerts SET resolved_at = ? WHERE workspace = ? AND resolved_at IS NULL`,
+		nanos(now), workspace)
+	return err
 }

@@ -169,8 +169,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	errc := make(chan error, 2)
 	go func() { errc <- pipe.Run(runCtx) }()
 	go func() { errc <- src.Run(runCtx, pipe) }()
-	// The manager's /start is on the ledger too (filtered).
+	// The manager's /start is on the ledger too (filtered). Notifications
+	// are sent after the deliveries, by the pipeline's notification workers:
+	// wait for those too before stopping.
 	waitErr := waitSettled(ctx, store, len(written)+1)
+	if waitErr == nil {
+		waitErr = waitNotified(ctx, store, tg, managerChat.ID)
+	}
 	stopRun()
 	for range 2 {
 		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
@@ -219,6 +224,38 @@ func waitSettled(ctx context.Context, store chatter.MessageStore, n int) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %d deliveries (have %v): %w", n, counts, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// waitNotified waits until the manager has one message per new lead on the
+// ledger.
+func waitNotified(ctx context.Context, store chatter.MessageStore, tg *tgbottest.Server, managerChat int64) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		entries, err := store.ListEntries(ctx, chatter.LedgerQuery{Workspace: workspace, States: []chatter.State{chatter.StateDelivered}})
+		if err != nil {
+			return err
+		}
+		leads, sent := 0, 0
+		for _, e := range entries {
+			if e.Result != nil && !e.Result.Threaded {
+				leads++
+			}
+		}
+		for _, m := range tg.Sent() {
+			if m.ChatID == managerChat {
+				sent++
+			}
+		}
+		if sent >= leads {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d notifications to the manager (have %d): %w", leads, sent, ctx.Err())
 		case <-t.C:
 		}
 	}

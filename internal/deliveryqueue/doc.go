@@ -27,6 +27,17 @@
 // A delivered outcome is written with river.JobCompleteTx in the same
 // transaction, so a recorded success is never delivered again.
 //
+// # Notifications
+//
+// The notifications an outcome calls for (chatter.Outcome.Notifications,
+// and the Alerts whose episode opens, kept in the store's alert table) are
+// River jobs in the queue "chatter_notify", inserted in the outcome's
+// transaction and unique by their dedupe key. When Work has a Notifier, a
+// second River queue with its own workers sends them, each call bounded by
+// NotifyTimeout, retried with chatter.NotifyRetryDelay, and its job completed
+// in the store right after the notifier returns (at least once: a crash in
+// between repeats it with the same dedupe key).
+//
 // Quick start (inside a store):
 //
 //	q, err := deliveryqueue.New[*sql.Tx](riversqlite.New(db), ledger, deliveryqueue.Config{Name: "sqlitestore"})

@@ -82,6 +82,7 @@ type Update struct {
 // or two statements each; the store renders them for its database. All
 // methods with a transaction must use only that transaction.
 type Ledger[TTx any] interface {
+	AlertLedger[TTx]
 	// InTx runs fn in a transaction and commits it when fn returns nil.
 	InTx(ctx context.Context, fn func(tx TTx) error) error
 	// Load returns the row with id, locked for the rest of tx where the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -164,6 +165,10 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 		return q.invalid("workers", "отрицательное число обработчиков", "workers is negative")
 	case cfg.JobTimeout < 0:
 		return q.invalid("job_timeout", "отрицательный тайм-аут задания", "job timeout is negative")
+	case cfg.NotifyWorkers < 0:
+		return q.invalid("notify_workers", "отрицательное число отправителей уведомлений", "notify workers is negative")
+	case cfg.NotifyTimeout < 0:
+		return q.invalid("notify_timeout", "отрицательный тайм-аут уведомления", "notify timeout is negative")
 	}
 	if ctx.Err() != nil {
 		return nil // nothing to run
@@ -171,10 +176,17 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	workers := cmp.Or(cfg.Workers, DefaultWorkers)
 	timeout := cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
 	log := cmp.Or(cfg.Logger, q.log)
-	w := &deliveryWorker[TTx, D]{q: q, fn: fn, log: log}
+	w := &deliveryWorker[TTx, D]{q: q, fn: fn, log: log, notifying: cfg.Notifier != nil}
 	ws := river.NewWorkers()
 	if err := river.AddWorkerSafely(ws, w); err != nil {
 		return fmt.Errorf("%s: work: %w", q.name, err)
+	}
+	queues := map[string]river.QueueConfig{DeliveryQueue: {MaxWorkers: workers}}
+	if nq, ntimeout, ok := notifyQueueConfig(cfg); ok {
+		queues[NotifyQueue] = nq
+		if err := river.AddWorkerSafely(ws, &notifyWorker[TTx, D]{q: q, notifier: cfg.Notifier, timeout: ntimeout, log: log}); err != nil {
+			return fmt.Errorf("%s: work: %w", q.name, err)
+		}
 	}
 	rescue := q.tuning.RescueAfter
 	if rescue == 0 {
@@ -183,7 +195,7 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	rescue = max(rescue, timeout) // River's rule: never rescue a job that may still be within its timeout
 	client, err := river.NewClient(q.driver, &river.Config{
 		Schema:                      q.schema,
-		Queues:                      map[string]river.QueueConfig{DeliveryQueue: {MaxWorkers: workers}},
+		Queues:                      queues,
 		Workers:                     ws,
 		JobTimeout:                  timeout,
 		RescueStuckJobsAfter:        rescue,
@@ -200,7 +212,8 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("%s: work: start river: %w", q.name, err)
 	}
-	log.InfoContext(ctx, q.name+": queue started", slog.Int("workers", workers), slog.Duration("job_timeout", timeout))
+	log.InfoContext(ctx, q.name+": queue started", slog.Int("workers", workers), slog.Duration("job_timeout", timeout),
+		slog.Bool("notifications", cfg.Notifier != nil))
 
 	q.reconcile(ctx, log)
 	tick := time.NewTicker(q.tuning.ReconcileInterval)
@@ -317,6 +330,26 @@ func (q *Queue[TTx, D]) ReplayDead(ctx context.Context, lq chatter.LedgerQuery) 
 	}
 }
 
+// insertNotifications inserts notification jobs inside tx. It uses the
+// insert-only client: a running client refuses kinds it has no worker for,
+// and a Work without a Notifier has none.
+func (q *Queue[TTx, D]) insertNotifications(ctx context.Context, tx TTx, ps []river.InsertManyParams) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	if _, err := q.inserts.InsertManyTx(ctx, tx, ps); err != nil {
+		return fmt.Errorf("enqueue notifications: %w", err)
+	}
+	return nil
+}
+
+// DeliveryFailedDedupeKey is the DedupeKey of the notification that m went
+// dead after attempts attempts (a message replayed and dead again is a new
+// event).
+func DeliveryFailedDedupeKey(m *chatter.Message, attempts int) string {
+	return "delivery_failed:" + m.Workspace + ":" + m.Key.String() + ":" + strconv.Itoa(attempts)
+}
+
 // startRound starts a new delivery round for r inside tx.
 func (q *Queue[TTx, D]) startRound(ctx context.Context, tx TTx, r *Row) error {
 	return q.startRounds(ctx, tx, []*Row{r})
@@ -349,9 +382,10 @@ func (q *Queue[TTx, D]) startRounds(ctx context.Context, tx TTx, rs []*Row) erro
 // deliveryWorker is the River worker of delivery jobs.
 type deliveryWorker[TTx any, D riverdriver.Driver[TTx]] struct {
 	river.WorkerDefaults[DeliveryArgs]
-	q   *Queue[TTx, D]
-	fn  chatter.WorkFunc
-	log *slog.Logger
+	q         *Queue[TTx, D]
+	fn        chatter.WorkFunc
+	log       *slog.Logger
+	notifying bool // this Work sends notifications: the queue's own dead entries get theirs
 }
 
 // NextRetry is River's delay after a run that recorded no outcome (a
@@ -435,26 +469,33 @@ func (w *deliveryWorker[TTx, D]) claim(ctx context.Context, job *river.Job[Deliv
 			ID: job.ID, Attempt: r.Attempts + 1, MaxAttempts: limit, Priority: r.Priority,
 			LastError: r.LastError, LastClass: r.ErrorClass, BudgetStart: r.BudgetStart,
 		}
-		if limit > 0 && r.Attempts >= limit {
+		m, err := decodeMessage(r.Body, r.Raw)
+		if err == nil {
+			m.Workspace = r.Workspace
+		}
+		dead := ""
+		switch {
+		case err != nil:
+			dead = fmt.Sprintf("the stored message cannot be decoded: %v", err)
+		case limit > 0 && r.Attempts >= limit:
 			// The last attempt of the round was interrupted (a crash) and
 			// River ran the job again: no attempt is left.
-			j.LastClass = chatter.ClassInternal
-			j.LastError = fmt.Sprintf("the last attempt (%d of %d) was interrupted; replay to try again", r.Attempts, limit)
-			c = &claimed{job: j, max: limit, dead: true}
-			_, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDead, Attempts: r.Attempts,
-				ErrorClass: j.LastClass, LastError: j.LastError, Now: now})
-			return err
+			dead = fmt.Sprintf("the last attempt (%d of %d) was interrupted; replay to try again", r.Attempts, limit)
 		}
-		m, err := decodeMessage(r.Body, r.Raw)
-		if err != nil {
-			j.LastClass = chatter.ClassInternal
-			j.LastError = fmt.Sprintf("the stored message cannot be decoded: %v", err)
+		if dead != "" {
+			j.LastClass, j.LastError = chatter.ClassInternal, dead
 			c = &claimed{job: j, max: limit, dead: true}
-			_, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDead, Attempts: r.Attempts,
-				ErrorClass: j.LastClass, LastError: j.LastError, Now: now})
-			return err
+			if _, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDead, Attempts: r.Attempts,
+				ErrorClass: j.LastClass, LastError: j.LastError, Now: now}); err != nil {
+				return err
+			}
+			if !w.notifying || m == nil {
+				return nil
+			}
+			n := chatter.DeliveryFailedNotification(m, r.Attempts, j.LastClass, j.LastError)
+			n.Time, n.DedupeKey = now, DeliveryFailedDedupeKey(m, r.Attempts)
+			return q.insertNotifications(ctx, tx, []river.InsertManyParams{{Args: NotifyArgs{Notification: n, DedupeKey: n.DedupeKey}, InsertOpts: notifyInsertOpts()}})
 		}
-		m.Workspace = r.Workspace
 		j.Message = m
 		ok, err := q.ledger.Update(ctx, tx, r.ID, r.Round, Update{State: chatter.StateDelivering, Attempts: j.Attempt,
 			ErrorClass: r.ErrorClass, LastError: r.LastError, Now: now})
@@ -542,10 +583,17 @@ func (w *deliveryWorker[TTx, D]) apply(ctx context.Context, job *river.Job[Deliv
 			return err
 		}
 		if u.State == chatter.StateDelivered {
-			_, err := river.JobCompleteTx[D](ctx, tx, job)
+			if _, err := river.JobCompleteTx[D](ctx, tx, job); err != nil {
+				return err
+			}
+		}
+		// The outcome's notifications are jobs of their own, committed
+		// with it: sent after it, never lost by a crash after it.
+		ps, err := q.notifications(ctx, tx, j.Message.Workspace, o, now)
+		if err != nil {
 			return err
 		}
-		return nil
+		return q.insertNotifications(ctx, tx, ps)
 	})
 	if err != nil {
 		// Nothing was recorded: River runs the job again (its attempt
