@@ -19,7 +19,8 @@ type QueueTuning struct {
 	// RescueAfter is how long a job may stay running before River treats
 	// it as stuck (its process died) and runs it again. Defaults to
 	// 3 × QueueConfig.JobTimeout, at least 30 s (River's own default is an
-	// hour); never less than JobTimeout.
+	// hour); never less than JobTimeout, nor than QueueConfig.NotifyTimeout
+	// + 5 s when Work sends notifications.
 	RescueAfter time.Duration
 	// FetchPollInterval is how often River polls for new jobs when it
 	// missed a notification. Defaults to River's (1 s).

@@ -124,7 +124,7 @@ func (w *notifyWorker[TTx, D]) NextRetry(job *river.Job[NotifyArgs]) time.Time {
 // Timeout implements river.Worker: the notifier's bound plus time to
 // record the completion.
 func (w *notifyWorker[TTx, D]) Timeout(*river.Job[NotifyArgs]) time.Duration {
-	return w.timeout + LedgerWriteLimit
+	return w.timeout + notifyCompleteLimit
 }
 
 var errNoNotification = errors.New("notification job without a notification")
@@ -154,7 +154,7 @@ func (w *notifyWorker[TTx, D]) Work(ctx context.Context, job *river.Job[NotifyAr
 		}
 		return err
 	}
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), LedgerWriteLimit)
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), notifyCompleteLimit)
 	defer ccancel()
 	if err := w.q.ledger.InTx(cctx, func(tx TTx) error {
 		_, err := river.JobCompleteTx[D](cctx, tx, job)

@@ -33,6 +33,9 @@ const (
 	// maxInfraBackoff caps River's retry delay after a run that recorded
 	// no outcome (a database error).
 	maxInfraBackoff = 5 * time.Minute
+	// notifyCompleteLimit bounds completing a sent notification's job (if
+	// it fails, River completes it when the worker returns).
+	notifyCompleteLimit = 5 * time.Second
 )
 
 // reconcileReason is the error text of an entry the sweep marks dead.
@@ -42,7 +45,8 @@ const reconcileReason = "the delivery job was discarded or cancelled in the queu
 // documented on each.
 type Tuning struct {
 	// RescueAfter is River's RescueStuckJobsAfter. Defaults to
-	// 3 × JobTimeout, at least MinRescueAfter; never less than JobTimeout.
+	// 3 × JobTimeout, at least MinRescueAfter; never less than JobTimeout,
+	// nor than NotifyTimeout + 5 s when Work sends notifications.
 	RescueAfter time.Duration
 	// FetchPollInterval and FetchCooldown default to River's (1 s, 100 ms).
 	FetchPollInterval time.Duration
@@ -182,8 +186,10 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 		return fmt.Errorf("%s: work: %w", q.name, err)
 	}
 	queues := map[string]river.QueueConfig{DeliveryQueue: {MaxWorkers: workers}}
+	var notifyRun time.Duration // longest run of a notification job
 	if nq, ntimeout, ok := notifyQueueConfig(cfg); ok {
 		queues[NotifyQueue] = nq
+		notifyRun = ntimeout + notifyCompleteLimit
 		if err := river.AddWorkerSafely(ws, &notifyWorker[TTx, D]{q: q, notifier: cfg.Notifier, timeout: ntimeout, log: log}); err != nil {
 			return fmt.Errorf("%s: work: %w", q.name, err)
 		}
@@ -192,7 +198,9 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	if rescue == 0 {
 		rescue = max(3*timeout, MinRescueAfter)
 	}
-	rescue = max(rescue, timeout) // River's rule: never rescue a job that may still be within its timeout
+	// River's rule: never rescue a job that may still be within its
+	// timeout; a notification's timeout is its own (notifyWorker.Timeout).
+	rescue = max(rescue, timeout, notifyRun)
 	client, err := river.NewClient(q.driver, &river.Config{
 		Schema:                      q.schema,
 		Queues:                      queues,
