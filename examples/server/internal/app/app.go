@@ -152,7 +152,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.pipeline, err = chatter.NewPipeline(chatter.PipelineConfig{
 		Store: a.store, Sink: chatter.SinkFunc(a.deliver), Filter: chatter.FilterFunc(a.filter),
 		Notifier: a.metrics.Notifier(chatter.NotifierFunc(a.notify)), Logger: a.log,
-		MaxAttempts: d.MaxAttempts, Backoff: chatter.ExponentialBackoff(d.BackoffBase.D(), d.BackoffMax.D()),
+		MaxAge: d.MaxAge.D(), MaxAttempts: d.MaxAttempts, Backoff: chatter.ExponentialBackoff(d.BackoffBase.D(), d.BackoffMax.D()),
 		Workers: d.Workers, JobTimeout: d.JobTimeout.D(), Now: a.now, Hooks: a.metrics.PipelineHooks(),
 	})
 	if err != nil {

@@ -2,11 +2,11 @@ package config
 
 import (
 	"cmp"
-	"time"
 
 	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/chatter/amocrmsink"
 	"github.com/chatterhq/sdk/tgbot"
+	"github.com/chatterhq/sdk/tgparse"
 )
 
 // Defaults of the keys (see the example file for all of them).
@@ -16,10 +16,10 @@ const (
 	DefaultSQLitePath     = "chatter.db"
 	DefaultSealingKeyFile = "sealing.key"
 	DefaultMaxBodyBytes   = 1 << 20
-	DefaultMaxAge         = 24 * time.Hour
-	DefaultThreadWindow   = 7 * 24 * time.Hour
-	DefaultPollInterval   = time.Minute
-	DefaultMaxChats       = 50
+	DefaultMaxAge         = chatter.DefaultMaxAge
+	DefaultThreadWindow   = amocrmsink.DefaultThreadWindow
+	DefaultPollInterval   = tgparse.DefaultPollInterval
+	DefaultMaxChats       = tgparse.DefaultMaxChatsPerAccount
 	DefaultMarkerField    = amocrmsink.DefaultMarkerFieldName
 	DefaultBatchWait      = amocrmsink.DefaultBatchWait
 )
