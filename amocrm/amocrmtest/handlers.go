@@ -93,6 +93,7 @@ func (s *Server) routes() *router {
 		m.handle("POST "+p, s.api(s.createRecords(kind)))
 		m.handle("PATCH "+p, s.api(s.updateRecords(kind, false)))
 		m.handle("GET "+p+"/custom_fields", s.api(s.listFields(kind)))
+		m.handle("POST "+p+"/custom_fields", s.api(s.createFields(kind)))
 		m.handle("GET "+p+"/custom_fields/{id}", s.api(s.getField(kind)))
 		m.handle("GET "+p+"/notes", s.api(s.listNotes(kind, false)))
 		m.handle("POST "+p+"/notes", s.api(s.createNotes(kind, false)))

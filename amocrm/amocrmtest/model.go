@@ -717,7 +717,11 @@ func (s *Server) AddCustomField(entity string, f CustomField) CustomField {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.st
+	return s.st.addField(entity, f)
+}
+
+// addField stores f (ids assigned) as a field of entity and returns it.
+func (st *state) addField(entity string, f CustomField) CustomField {
 	if f.ID == 0 {
 		f.ID = st.nextID("field")
 	} else {
