@@ -83,8 +83,11 @@ func (e *Entities) Add(users []tg.UserClass, chats []tg.ChatClass) {
 // the reply, attachments by reference, and the t.me link
 // (https://t.me/<username>/<id> for public chats, https://t.me/c/<id>/<msg>
 // for private channels and supergroups, none for basic groups and private
-// chats). It does no I/O. The result passes chatter.Message.Validate, or
-// Normalize returns the validation error.
+// chats). It does no I/O. The result passes chatter.Message.Validate; when
+// it does not, Normalize returns the message together with the validation
+// error (nil only for a nil m), so that the Source can hand it on and the
+// pipeline can record the refusal on the ledger (chatter.StateRejected)
+// instead of losing it.
 func Normalize(workspace, account string, m *tg.Message, e *Entities) (*chatter.Message, error) {
 	if m == nil {
 		return nil, fmt.Errorf("tgparse: normalize: %w", chatter.ErrInvalid)
@@ -110,7 +113,7 @@ func Normalize(workspace, account string, m *tg.Message, e *Entities) (*chatter.
 		out.Attachments = []chatter.Attachment{a}
 	}
 	if err := out.Validate(); err != nil {
-		return nil, fmt.Errorf("tgparse: normalize message %d: %w", m.ID, err)
+		return out, fmt.Errorf("tgparse: normalize message %d: %w", m.ID, err)
 	}
 	return out, nil
 }

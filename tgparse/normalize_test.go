@@ -86,8 +86,12 @@ func TestNormalizeErrors(t *testing.T) {
 		"bad account":  {"ws", "a:b", &tg.Message{ID: 1, PeerID: &tg.PeerUser{UserID: 1}, Date: date}},
 		"no id":        {"ws", "a", &tg.Message{PeerID: &tg.PeerUser{UserID: 1}, Date: date}},
 	} {
-		if _, err := Normalize(tc.ws, tc.acct, tc.m, nil); !errors.Is(err, chatter.ErrInvalid) {
+		got, err := Normalize(tc.ws, tc.acct, tc.m, nil)
+		if !errors.Is(err, chatter.ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+		if (got == nil) != (tc.m == nil) {
+			t.Errorf("%s: the refused message is %v: want it returned for the rejection record (nil only for a nil input)", name, got)
 		}
 	}
 	long := strings.Repeat("я", chatter.MaxTextBytes) // 2 bytes a rune: twice the limit

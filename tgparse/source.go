@@ -608,7 +608,16 @@ func (s *Source) deliver(ctx context.Context, c *chatRun, rc *ResolvedChat, h ch
 		}
 		msg, err := Normalize(s.cfg.Workspace, s.cfg.Name, m, f.ents)
 		if err != nil {
-			s.cfg.logger().Warn("message skipped", "chat_id", rc.ChatID, "message_id", m.ID, "err", err)
+			// A message that cannot be a chatter.Message is handed on all
+			// the same: the pipeline records it as rejected, with the
+			// reason, so it does not vanish. A handler that refuses it too
+			// (ErrInvalid) has it skipped; any other error is retried.
+			if msg != nil {
+				if herr := h.Handle(ctx, msg); herr != nil && !errors.Is(herr, chatter.ErrInvalid) {
+					return fmt.Errorf("handler: refused message %d: %w", m.ID, herr)
+				}
+			}
+			s.cfg.logger().Warn("message refused", "chat_id", rc.ChatID, "message_id", m.ID, "err", err)
 			done, doneAt = m.ID, time.Unix(int64(m.Date), 0).UTC()
 			continue
 		}
