@@ -409,7 +409,8 @@ func (a *App) Checks() []chatter.Check {
 	out := a.serverChecks()
 	for _, w := range a.allWorkspaces() {
 		out = append(out, w.Checks()...)
-		out = append(out, doctor.Queue(a.store, w.id, a.now), doctor.Dead(a.store, w.id, a.now))
+		out = append(out, doctor.Queue(a.store, w.id, a.now), doctor.Dead(a.store, w.id, a.now),
+			renameChecks([]chatter.Check{chatter.RejectedCheck(a.store, w.id, 0, a.now)}, w.id, w.id, w.id)[0])
 	}
 	return out
 }
