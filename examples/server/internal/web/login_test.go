@@ -173,7 +173,21 @@ func TestLoginLockoutSaysUntilWhen(t *testing.T) {
 	require.Contains(t, up.alert(), "Блокировка входа для ivan снята.")
 	b.signedIn("ivan", goodPassword)
 
-	require.NotEmpty(t, f.events(t, "user unlocked"))
+	// Each step on the event log, with who and from where, never the
+	// password.
+	for _, text := range []string{"login failed", "account locked", "login refused", "user unlocked", "login succeeded"} {
+		ev := f.events(t, text)
+		require.NotEmpty(t, ev, text)
+		require.Equal(t, "127.0.0.1", ev[0].Attrs["addr"], text)
+	}
+	require.Equal(t, "locked", f.events(t, "login refused")[0].Attrs["reason"])
+	require.Equal(t, "admin", f.events(t, "user unlocked")[0].Attrs["by"])
+	for _, e := range f.allEvents(t) {
+		for k, v := range e.Attrs {
+			require.NotContains(t, v, "wrong-password-1", "event %q attr %s", e.Text, k)
+			require.NotContains(t, v, goodPassword, "event %q attr %s", e.Text, k)
+		}
+	}
 }
 
 func TestLoginLockoutEndsByItself(t *testing.T) {
