@@ -4,7 +4,9 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/chatterhq/sdk/examples/server/internal/auth"
@@ -25,29 +27,50 @@ const langCookie = "chatter_lang"
 // "<key>.one", "<key>.other" (English); the text may hold %d.
 type catalog map[string]string
 
-// catalogs are the embedded i18n/<lang>.json files.
+// catalogs are the embedded i18n/<lang>.json and i18n/<section>.<lang>.json files.
 type catalogs struct{ by map[string]catalog }
 
 func mustLoadCatalogs() *catalogs {
-	c, err := loadCatalogs()
+	c, err := loadCatalogs(catalogFS)
 	if err != nil {
 		panic(err) // embedded files: a broken one fails every test
 	}
 	return c
 }
 
-func loadCatalogs() (*catalogs, error) {
+// loadCatalogs reads every i18n/*.json: i18n/<lang>.json and, so that
+// each section keeps its own texts, i18n/<section>.<lang>.json. A key
+// defined twice for one language is an error.
+func loadCatalogs(fsys fs.FS) (*catalogs, error) {
 	c := &catalogs{by: map[string]catalog{}}
 	for _, lang := range languages {
-		b, err := catalogFS.ReadFile("i18n/" + lang + ".json")
+		c.by[lang] = catalog{}
+	}
+	files, err := fs.Glob(fsys, "i18n/*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".json")
+		lang := name[strings.LastIndexByte(name, '.')+1:]
+		into, ok := c.by[lang]
+		if !ok {
+			return nil, fmt.Errorf("web: catalog %s: unknown language %q", f, lang)
+		}
+		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
-			return nil, fmt.Errorf("web: catalog %s: %w", lang, err)
+			return nil, fmt.Errorf("web: catalog %s: %w", f, err)
 		}
 		var m catalog
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("web: catalog %s: %w", lang, err)
+			return nil, fmt.Errorf("web: catalog %s: %w", f, err)
 		}
-		c.by[lang] = m
+		for k, v := range m {
+			if _, dup := into[k]; dup {
+				return nil, fmt.Errorf("web: catalog %s: key %q is defined twice", f, k)
+			}
+			into[k] = v
+		}
 	}
 	return c, nil
 }

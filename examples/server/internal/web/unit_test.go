@@ -26,7 +26,7 @@ func plainKey(k string) string {
 }
 
 func TestCatalogsHaveTheSameKeys(t *testing.T) {
-	c, err := loadCatalogs()
+	c, err := loadCatalogs(catalogFS)
 	require.NoError(t, err)
 	keys := func(lang string) map[string]bool {
 		out := map[string]bool{}
@@ -53,7 +53,7 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 // TestEveryKeyInTheCodeExists finds the catalog keys written in the Go
 // code and the templates and checks both catalogs have them.
 func TestEveryKeyInTheCodeExists(t *testing.T) {
-	c, err := loadCatalogs()
+	c, err := loadCatalogs(catalogFS)
 	require.NoError(t, err)
 	keyRE := regexp.MustCompile(`"((?:nav|title|users|profile|password|login|forgot|setup|error|state|reset|mail|layout|dur|placeholder|role|app|a11y)\.[a-z0-9_.]+)"`)
 	files, err := filepath.Glob("*.go")
@@ -90,7 +90,7 @@ func TestEveryKeyInTheCodeExists(t *testing.T) {
 }
 
 func TestPluralForms(t *testing.T) {
-	c, err := loadCatalogs()
+	c, err := loadCatalogs(catalogFS)
 	require.NoError(t, err)
 	got := map[int]string{}
 	for _, n := range []int{0, 1, 2, 4, 5, 11, 12, 14, 19, 21, 22, 25, 101, 111, 112, 122} {
