@@ -219,6 +219,28 @@ func (n *Notifier) TestSend(ctx context.Context, to ...string) error {
 	return n.send(ctx, msg)
 }
 
+// Send sends a plain-text email to one address through the notifier's
+// server and sender, for mail that is not a notification (a password-reset
+// link, say). subject gets the notifier's SubjectPrefix. The errors are
+// those of Notify.
+func (n *Notifier) Send(ctx context.Context, to, subject, text string) error {
+	if _, err := mail.ParseAddress(to); err != nil {
+		return &Error{Kind: KindConfig, Err: fmt.Errorf("to %q: %w", to, err)}
+	}
+	m := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
+	if err := m.From(n.from.String()); err != nil {
+		return &Error{Kind: KindConfig, Err: fmt.Errorf("from: %w", err)}
+	}
+	if err := m.To(to); err != nil {
+		return &Error{Kind: KindConfig, Err: fmt.Errorf("to: %w", err)}
+	}
+	m.Subject(strings.TrimSpace(n.cfg.SubjectPrefix + " " + subject))
+	m.SetDate()
+	m.SetMessageID()
+	m.SetBodyString(gomail.TypeTextPlain, text)
+	return n.send(ctx, m)
+}
+
 func (n *Notifier) message(note *chatter.Notification, to []string) (*gomail.Msg, error) {
 	m := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
 	if err := m.From(n.from.String()); err != nil {
