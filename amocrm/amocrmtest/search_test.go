@@ -133,6 +133,10 @@ func TestSearchLagAppliedThenFailed(t *testing.T) {
 	}}
 	r := b.do("POST", "/api/v4/leads/complex", body)
 	require.Equal(t, http.StatusGatewayTimeout, r.status)
+	// The Date header is the server clock, the one created_at comes from.
+	date, err := http.ParseTime(r.header.Get("Date"))
+	require.NoError(t, err)
+	require.Equal(t, epoch.Add(time.Hour), date)
 	i := slices.IndexFunc(b.srv.Leads(), func(l amocrmtest.Lead) bool {
 		return amocrmtest.FieldString(l.CustomFieldsValues, amocrmtest.DemoLeadTelegramID) == "lost-answer"
 	})

@@ -272,6 +272,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.mu.Unlock()
 	rec.Header().Set("X-Request-Id", reqID)
+	// amoCRM's Date header is its own clock, the one created_at is read from.
+	rec.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 	defer func() { s.record(r, body, rec, now) }()
 
 	if err != nil || len(body) > maxBody {
