@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -89,6 +90,9 @@ type App struct {
 	sup      *supervisor
 	started  time.Time
 
+	proxies  proxies // trusted reverse proxies
+	location *time.Location
+
 	srv      *http.Server
 	listener net.Listener
 	ready    atomic.Bool
@@ -111,6 +115,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
 	}
+	var err error
 	a.instance = randomHex(8)
 	host, _ := os.Hostname()
 	a.holder = "chatter-" + cmpOr(host, "host") + "-" + a.instance
@@ -118,6 +123,15 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.build.StartedAt = a.started
 	a.build.Instance = a.instance
 
+	if a.proxies, err = parseProxies(a.cfg.HTTP.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("app: http.trusted_proxies: %w", err)
+	}
+	a.location = time.Local
+	if tz := a.cfg.Auth.Timezone; tz != "" {
+		if a.location, err = time.LoadLocation(tz); err != nil {
+			return nil, fmt.Errorf("app: auth.timezone: %w", err)
+		}
+	}
 	key, created, err := config.EnsureSealingKey(a.cfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("app: sealing key: %w", err)
@@ -136,7 +150,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	a.events = chatter.NewEventLog(a.store, base.Handler(), chatter.EventLogConfig{Workspace: ServerWorkspace, Now: a.now})
 	a.log = slog.New(a.events)
-	if a.auth, err = auth.New(a.store, auth.Config{Logger: a.log, Now: a.now}); err != nil {
+	ac := a.cfg.Auth
+	if a.auth, err = auth.New(a.store, auth.Config{Logger: a.log, Now: a.now,
+		MaxFailures: ac.MaxFailures, LockFor: ac.LockFor.D(), MinPasswordLength: ac.MinPasswordLength,
+		PasswordMaxAge: ac.PasswordMaxAge.D(), SessionIdle: ac.SessionIdle.D(), SessionMaxAge: ac.SessionMaxAge.D(),
+		ResetTTL: ac.ResetTTL.D()}); err != nil {
 		a.store.Close()
 		return nil, fmt.Errorf("app: users: %w", err)
 	}
@@ -176,6 +194,48 @@ func New(ctx context.Context, opts Options) (*App, error) {
 
 // Store returns the app's store.
 func (a *App) Store() Store { return a.store }
+
+// ClientIP is the address of the client of r: the peer, or, behind a
+// trusted proxy (http.trusted_proxies), the address it forwarded.
+func (a *App) ClientIP(r *http.Request) netip.Addr { return a.proxies.clientIP(r) }
+
+// HTTPS reports whether the client reached the server over https: TLS to
+// this process, or a trusted proxy's X-Forwarded-Proto: https.
+func (a *App) HTTPS(r *http.Request) bool { return a.proxies.https(r) }
+
+// Location is the time zone of the times shown to people (auth.timezone).
+func (a *App) Location() *time.Location { return a.location }
+
+// MailFunc returns how the server mails people (password-reset links):
+// through the SMTP server of the first workspace that has one (in
+// configuration order), or nil when none has.
+func (a *App) MailFunc() func(ctx context.Context, to, subject, text string) error {
+	for _, w := range a.allWorkspaces() {
+		if w.notifiers != nil && w.notifiers.smtp != nil {
+			return w.notifiers.smtp.Send
+		}
+	}
+	return nil
+}
+
+// pruneAuth deletes expired sessions, reset links and tickets every hour.
+func (a *App) pruneAuth(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.auth.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "pruning expired sessions failed",
+				slog.String(chatter.AttrCategory, chatter.CategoryAuth), slog.String("err", err.Error()))
+		} else if n > 0 {
+			a.log.LogAttrs(ctx, slog.LevelDebug, "expired sessions pruned", slog.Int("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
 
 // Auth returns the users, sessions and password resets.
 func (a *App) Auth() *auth.Service { return a.auth }
@@ -345,6 +405,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopWork()
 	if !a.opts.Passive {
 		a.sup.Go(workCtx, nil, "pipeline", a.pipeline.Run)
+		a.sup.Go(workCtx, nil, "auth-prune", a.pruneAuth)
 		a.wsMu.Lock()
 		a.workCtx = workCtx
 		for _, w := range a.allWorkspaces() {

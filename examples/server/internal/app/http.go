@@ -28,10 +28,7 @@ const (
 // admin UI for everything else, all behind the access log and panic
 // recovery.
 func (a *App) routes() (http.Handler, error) {
-	ps, err := parseProxies(a.cfg.HTTP.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
+	ps := a.proxies
 	nets, err := parseProxies(a.cfg.HTTP.Metrics.AllowedNetworks)
 	if err != nil {
 		return nil, err

@@ -82,6 +82,29 @@ func (ps proxies) contains(a netip.Addr) bool {
 	return false
 }
 
+// trusted reports whether r's peer is a trusted proxy.
+func (ps proxies) trusted(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	return err == nil && ps.contains(peer)
+}
+
+// https reports whether the client reached us over https: TLS here, or a
+// trusted proxy's X-Forwarded-Proto (its first value).
+func (ps proxies) https(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !ps.trusted(r) {
+		return false
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}
+
 // clientIP is the address of the client: the peer, or, when the peer is a
 // trusted proxy, the right-most address of X-Forwarded-For that is not a
 // trusted proxy itself.

@@ -38,6 +38,8 @@ type Options struct {
 	NoParser bool
 	// NoRun builds the app without serving it (commands such as doctor).
 	NoRun bool
+	// Now is the app's clock (app.Options.Now); nil is time.Now.
+	Now func() time.Time
 	// Webhook runs the demo bot in webhook mode with the server's address
 	// as http.public_url, so the fake Bot API posts updates to the
 	// server's webhook endpoint.
@@ -123,7 +125,7 @@ func start(ctx context.Context, t testing.TB, o Options) (*Harness, error) {
 		return fail(probs.Err())
 	}
 	h.Config = cfg
-	a, err := app.New(ctx, app.Options{Config: cfg, Version: "test", Logger: o.Logger, Handler: o.Handler,
+	a, err := app.New(ctx, app.Options{Config: cfg, Version: "test", Logger: o.Logger, Handler: o.Handler, Now: o.Now,
 		ParserEndpoint: denv.TelegramEndpoint, Offline: o.NoRun})
 	if err != nil {
 		return fail(err)

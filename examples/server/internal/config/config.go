@@ -36,6 +36,9 @@ type Config struct {
 	HTTP HTTP `yaml:"http" json:"http,omitzero"`
 	// Delivery tunes the delivery workers shared by all workspaces.
 	Delivery Delivery `yaml:"delivery" json:"delivery,omitzero"`
+	// Auth tunes the admin UI's accounts: lockout, password policy,
+	// sessions and reset links.
+	Auth Auth `yaml:"auth" json:"auth,omitzero"`
 	// Workspaces are the tenants: one amoCRM account each, with its bots,
 	// parser accounts, mapping, keywords and notifications.
 	Workspaces []Workspace `yaml:"workspaces" json:"workspaces,omitempty"`
@@ -118,6 +121,29 @@ type Metrics struct {
 type BasicAuth struct {
 	Username string `yaml:"username" json:"username,omitempty"`
 	Password string `yaml:"password" json:"password,omitempty" secret:"true"`
+}
+
+// Auth tunes the admin UI's sign-in (package auth's Config).
+type Auth struct {
+	// MaxFailures failed logins within LockFor lock the account for
+	// LockFor. Default 5.
+	MaxFailures int `yaml:"max_failures" json:"max_failures,omitempty"`
+	// LockFor is how long a lockout lasts. Default 15m.
+	LockFor Duration `yaml:"lock_for" json:"lock_for,omitempty"`
+	// MinPasswordLength is the shortest password accepted. Default 10.
+	MinPasswordLength int `yaml:"min_password_length" json:"min_password_length,omitempty"`
+	// PasswordMaxAge makes passwords expire this long after they were set
+	// (the next login leads to the change form). 0 (default): never.
+	PasswordMaxAge Duration `yaml:"password_max_age" json:"password_max_age,omitempty"`
+	// SessionIdle ends a session not used for this long. Default 12h.
+	SessionIdle Duration `yaml:"session_idle" json:"session_idle,omitempty"`
+	// SessionMaxAge ends a session this long after login. Default 30d.
+	SessionMaxAge Duration `yaml:"session_max_age" json:"session_max_age,omitempty"`
+	// ResetTTL is how long a password-reset link works. Default 1h.
+	ResetTTL Duration `yaml:"reset_ttl" json:"reset_ttl,omitempty"`
+	// Timezone shows times (locked until, access ends on) in this zone
+	// (IANA name, e.g. Europe/Moscow). Default: the server's local zone.
+	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
 }
 
 // Delivery tunes the delivery of stored messages to amoCRM.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/chatter/amocrmsink"
+	"github.com/chatterhq/sdk/examples/server/internal/auth"
 	"github.com/chatterhq/sdk/tgbot"
 	"github.com/chatterhq/sdk/tgparse"
 )
@@ -46,6 +47,13 @@ func (c *Config) SetDefaults() {
 	c.Store.SealingKeyFile = cmp.Or(c.Store.SealingKeyFile, DefaultSealingKeyFile)
 	c.HTTP.Addr = cmp.Or(c.HTTP.Addr, DefaultAddr)
 	c.HTTP.MaxBodyBytes = cmp.Or(c.HTTP.MaxBodyBytes, DefaultMaxBodyBytes)
+	au := &c.Auth
+	au.MaxFailures = cmp.Or(au.MaxFailures, auth.DefaultMaxFailures)
+	au.LockFor = cmp.Or(au.LockFor, Duration(auth.DefaultLockFor))
+	au.MinPasswordLength = cmp.Or(au.MinPasswordLength, auth.DefaultMinPasswordLength)
+	au.SessionIdle = cmp.Or(au.SessionIdle, Duration(auth.DefaultSessionIdle))
+	au.SessionMaxAge = cmp.Or(au.SessionMaxAge, Duration(auth.DefaultSessionMaxAge))
+	au.ResetTTL = cmp.Or(au.ResetTTL, Duration(auth.DefaultResetTTL))
 	d := &c.Delivery
 	d.Workers = cmp.Or(d.Workers, chatter.DefaultWorkers)
 	d.JobTimeout = cmp.Or(d.JobTimeout, Duration(chatter.DefaultJobTimeout))

@@ -36,6 +36,8 @@ func fullExpected(t *testing.T) *Config {
 		},
 		Delivery: Delivery{Workers: 8, JobTimeout: dur(time.Minute), MaxAttempts: 5, BackoffBase: dur(time.Second),
 			BackoffMax: dur(5 * time.Minute), MaxAge: dur(48 * time.Hour), BatchSize: 20, BatchWait: dur(200 * time.Millisecond)},
+		Auth: Auth{MaxFailures: 3, LockFor: dur(30 * time.Minute), MinPasswordLength: 12, PasswordMaxAge: dur(90 * 24 * time.Hour),
+			SessionIdle: dur(8 * time.Hour), SessionMaxAge: dur(14 * 24 * time.Hour), ResetTTL: dur(2 * time.Hour), Timezone: "Europe/Moscow"},
 		Workspaces: []Workspace{
 			{
 				ID: "shop", Name: "Магазин",
@@ -148,6 +150,8 @@ func TestDefaults(t *testing.T) {
 			Metrics: Metrics{Enabled: true, AllowedNetworks: []string{"127.0.0.0/8", "::1/128"}}},
 		Delivery: Delivery{Workers: 4, JobTimeout: dur(2 * time.Minute), MaxAttempts: chatter.DefaultMaxAttempts, BackoffBase: dur(2 * time.Second),
 			BackoffMax: dur(10 * time.Minute), MaxAge: dur(24 * time.Hour)},
+		Auth: Auth{MaxFailures: 5, LockFor: dur(15 * time.Minute), MinPasswordLength: 10, SessionIdle: dur(12 * time.Hour),
+			SessionMaxAge: dur(30 * 24 * time.Hour), ResetTTL: dur(time.Hour)},
 	}
 	if d := cmp.Diff(want, c, diffOpts); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
@@ -207,7 +211,10 @@ func TestExampleFileIsValid(t *testing.T) {
 	// Pointed at the standalone fakes with their defaults.
 	require.Equal(t, "http://127.0.0.1:8787", w.AmoCRM.BaseURL)
 	require.Equal(t, "http://127.0.0.1:8081", w.Bot("support").APIURL)
-	require.Equal(t, "2e3a4b5c-6d7e-4f80-9a1b-2c3d4e5f6a7b", w.AmoCRM.OAuth.ClientID)
+	// amocrm-fake prints the long-lived token the variable sets; the
+	// file holds a placeholder of the right shape.
+	require.NotEmpty(t, w.AmoCRM.LongLivedToken)
+	require.True(t, w.AmoCRM.OAuth.IsZero(), "OAuth stays commented out: the fake has no consent page")
 	require.NotNil(t, w.Mapping.Inline)
 }
 

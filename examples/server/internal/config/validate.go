@@ -96,6 +96,7 @@ func (c *Config) Validate() Problems {
 	v.store()
 	v.http()
 	v.delivery()
+	v.auth()
 	seen := map[string]string{}
 	tokens := map[string]string{}
 	for i := range c.Workspaces {
@@ -269,6 +270,36 @@ func (v *validator) network(path, s string) {
 	}
 	v.errorf(path, fmt.Sprintf("%q — не сеть: нужно, например, 10.0.0.0/8 или 192.168.1.10", s),
 		fmt.Sprintf("%q is not a network: want for example 10.0.0.0/8 or 192.168.1.10", s))
+}
+
+func (v *validator) auth() {
+	a := &v.c.Auth
+	if a.MaxFailures < 1 || a.MaxFailures > 100 {
+		v.errorf("auth.max_failures", "от 1 до 100", "1 to 100")
+	}
+	if a.MinPasswordLength < 8 || a.MinPasswordLength > 128 {
+		v.errorf("auth.min_password_length", "от 8 до 128", "8 to 128")
+	}
+	for _, x := range []struct {
+		path string
+		d    Duration
+	}{{"auth.lock_for", a.LockFor}, {"auth.session_idle", a.SessionIdle}, {"auth.session_max_age", a.SessionMaxAge}, {"auth.reset_ttl", a.ResetTTL}} {
+		if x.d <= 0 {
+			v.errorf(x.path, "длительность должна быть больше нуля", "the duration must be positive")
+		}
+	}
+	if a.PasswordMaxAge < 0 {
+		v.errorf("auth.password_max_age", "длительность не может быть отрицательной", "the duration must not be negative")
+	}
+	if a.SessionIdle > a.SessionMaxAge {
+		v.errorf("auth.session_idle", "больше, чем auth.session_max_age", "exceeds auth.session_max_age")
+	}
+	if a.Timezone != "" {
+		if _, err := time.LoadLocation(a.Timezone); err != nil {
+			v.errorf("auth.timezone", fmt.Sprintf("%q: неизвестный часовой пояс (нужно имя IANA, например Europe/Moscow)", a.Timezone),
+				fmt.Sprintf("%q: unknown time zone (want an IANA name such as Europe/Moscow)", a.Timezone))
+		}
+	}
 }
 
 func (v *validator) delivery() {

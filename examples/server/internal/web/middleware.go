@@ -102,7 +102,7 @@ func (s *server) headers(next http.Handler) http.Handler {
 // user blocked) is cleared from the browser.
 func (s *server) sessions(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{secure: s.cfg.SecureCookies || strings.HasPrefix(s.base, "https://") || s.ips.https(r)}
+		st := &reqState{secure: s.cfg.SecureCookies || strings.HasPrefix(s.base, "https://") || s.app.HTTPS(r)}
 		r = r.WithContext(withState(r.Context(), st))
 		if strings.HasPrefix(r.URL.Path, "/static/") {
 			next.ServeHTTP(w, r)

@@ -70,7 +70,6 @@ type server struct {
 	i18n  *catalogs
 	nav   []navItem
 	csrf  *http.CrossOriginProtection
-	ips   proxies
 	base  string // the public URL without a trailing slash, or ""
 
 	static      http.Handler
@@ -98,7 +97,7 @@ func newServer(a *app.App, svc *auth.Service, cfg Config) *server {
 		s.now = svc.Config().Now
 	}
 	if s.loc == nil {
-		s.loc = time.Local
+		s.loc = a.Location()
 	}
 	if s.cfg.MailTimeout <= 0 {
 		s.cfg.MailTimeout = 30 * time.Second
@@ -108,12 +107,6 @@ func newServer(a *app.App, svc *auth.Service, cfg Config) *server {
 	}
 	s.resetLimits = newLimiter(s.cfg.ResetsPerAddress, time.Hour, 10000)
 	s.base = strings.TrimSuffix(cmpOr(cfg.PublicURL, a.Config().HTTP.PublicURL), "/")
-	ps, err := parseProxies(a.Config().HTTP.TrustedProxies)
-	if err != nil {
-		// The configuration was validated: this cannot happen; trust none.
-		s.log.Warn("web: trusted proxies", "err", err.Error())
-	}
-	s.ips = ps
 	s.csrf = http.NewCrossOriginProtection()
 	if s.base != "" {
 		if err := s.csrf.AddTrustedOrigin(origin(s.base)); err != nil {
