@@ -59,3 +59,9 @@ type DeliveryResult struct {
 	Adopted   bool              `json:"adopted,omitempty"`  // found a lead created by an earlier ambiguous attempt
 	Extra     map[string]string `json:"extra,omitempty"`
 }
+
+// NewLead reports whether the delivery created a lead: LeadID is set and the
+// message was not threaded as a note onto an open lead. An adopted lead (one
+// an earlier ambiguous attempt created) counts. It is false for a nil r. This
+// is what LedgerQuery.NewLead selects.
+func (r *DeliveryResult) NewLead() bool { return r != nil && r.LeadID != 0 && !r.Threaded }
