@@ -17,15 +17,23 @@ import (
 )
 
 // browserContext starts a headless Chromium with a phone's viewport
-// (375 px), or skips the test when none is installed.
+// (375 px), or skips the test when none is installed — unless
+// CHATTER_TEST_BROWSER=require (CI sets it), when a missing browser fails.
 func browserContext(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := exec.LookPath("chromium"); err != nil {
 		if _, err := exec.LookPath("google-chrome"); err != nil {
+			if os.Getenv("CHATTER_TEST_BROWSER") == "require" {
+				t.Fatal("CHATTER_TEST_BROWSER=require but no chromium on PATH (apt-get install -y chromium)")
+			}
 			t.Skip("no chromium on PATH (apt-get install -y chromium)")
 		}
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.WindowSize(375, 812), chromedp.NoSandbox)
+	// The flags of a machine with a closed network: no background
+	// connections, no component updates.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.WindowSize(375, 812), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
@@ -39,19 +47,15 @@ func browserContext(t *testing.T) context.Context {
 // TestInARealBrowser: the forms work in Chromium (its Origin and
 // Sec-Fetch-Site headers pass the cross-origin check), the layout
 // indicator follows what is typed, and no page is wider than a 375 px
-// phone screen. Set CHATTER_WEB_SCREENSHOTS to a directory to keep
-// screenshots of the pages.
+// phone screen. Full-page screenshots go to artifactsDir.
 func TestInARealBrowser(t *testing.T) {
 	ctx := browserContext(t)
 	f := start(t, fixtureOpts{})
 	f.user(t, "admin", auth.RoleAdmin)
 	ivan := f.user(t, "ivan", auth.RoleManager, apptest.Workspace)
-	shots := os.Getenv("CHATTER_WEB_SCREENSHOTS")
+	shots := artifactsDir(t)
 	shoot := func(name string) {
 		t.Helper()
-		if shots == "" {
-			return
-		}
 		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(shots, cmpOr(name, "overview")+".png"), buf, 0o644))
@@ -107,4 +111,18 @@ func TestInARealBrowser(t *testing.T) {
 	for _, path := range []string{"/login", "/forgot"} {
 		fits(path)
 	}
+}
+
+// artifactsDir is where browser tests save their full-page screenshots:
+// $CHATTER_TEST_ARTIFACTS/web, by default test-artifacts/web at the module's
+// root (ignored by git; CI keeps it).
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CHATTER_TEST_ARTIFACTS")
+	if base == "" {
+		base = filepath.Join("..", "..", "..", "..", "test-artifacts")
+	}
+	dir := filepath.Join(base, "web", t.Name())
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
 }
