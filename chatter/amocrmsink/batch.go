@@ -200,8 +200,9 @@ func (s *Sink) sendLeads(ctx context.Context, items []*amocrm.ComplexLead) ([]*a
 		cp.RequestID = strconv.Itoa(i)
 		wire[i] = &cp
 	}
-	out, _, err := s.cfg.Client.Leads.CreateComplex(ctx, wire)
+	out, resp, err := s.cfg.Client.Leads.CreateComplex(ctx, wire)
 	if err == nil {
+		s.skew.observe(resp, s.cfg.Now())
 		for _, r := range out {
 			for _, rid := range r.RequestID {
 				if i, perr := strconv.Atoi(rid); perr == nil && i >= 0 && i < len(items) {
@@ -246,8 +247,9 @@ func (s *Sink) sendNotes(ctx context.Context, notes []*amocrm.Note) ([]*amocrm.N
 		cp.RequestID = strconv.Itoa(i)
 		wire[i] = &cp
 	}
-	out, _, err := s.cfg.Client.Notes.Create(ctx, amocrm.EntityLeads, wire)
+	out, resp, err := s.cfg.Client.Notes.Create(ctx, amocrm.EntityLeads, wire)
 	if err == nil {
+		s.skew.observe(resp, s.cfg.Now())
 		for _, n := range out {
 			if i, perr := strconv.Atoi(n.RequestID); perr == nil && i >= 0 && i < len(notes) {
 				rs[i] = n
@@ -340,14 +342,16 @@ func (s *Sink) splitRetry(ctx context.Context, n int, err error, errs []error, r
 	}
 }
 
-// readLeads reads leads by id in one GET /leads?filter[id][]=… request (ids
+// readLeads reads leads by id, with their contacts, in one GET
+// /leads?filter[id][]=…&with=contacts request (ids
 // repeat when two callers ask for one lead); a lead amoCRM does not list
 // (deleted, or never there) is nil. A failure is every item's.
 func (s *Sink) readLeads(ctx context.Context, ids []int) ([]*amocrm.Lead, []error) {
 	rs := make([]*amocrm.Lead, len(ids))
 	errs := make([]error, len(ids))
 	uniq := slices.Compact(slices.Sorted(slices.Values(ids)))
-	opts := &amocrm.LeadListOptions{Filter: &amocrm.LeadFilter{EntityFilter: amocrm.EntityFilter{IDs: uniq}}}
+	opts := &amocrm.LeadListOptions{With: []string{amocrm.LeadWithContacts},
+		Filter: &amocrm.LeadFilter{EntityFilter: amocrm.EntityFilter{IDs: uniq}}}
 	opts.Limit = amocrm.MaxLimit
 	byID := make(map[int]*amocrm.Lead, len(uniq))
 	for l, err := range s.cfg.Client.Leads.ListIter(ctx, opts) {

@@ -4,20 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/chatterhq/sdk/amocrm"
 	"github.com/chatterhq/sdk/chatter"
-	"github.com/chatterhq/sdk/fieldmap"
 )
 
 // resolveContact finds the person's contact: first the store's link (by
-// Telegram id, then username, then phone), then, with LookupCRM or for a
-// person left unsettled by an ambiguous lead creation, amoCRM (the same
-// order, verifying each hit field by field). A contact found by a weak key
+// Telegram id, then username, then phone); then, for a person whose earlier
+// lead or contact creation ended ambiguously in this process, what that
+// write created (settle); then, with LookupCRM, amoCRM (the same order,
+// verifying each hit field by field). A contact found by a weak key
 // (username, phone) whose Telegram id differs from the sender's is never
 // used: conflict reports that one exists, so the new contact is created
 // without amoCRM's duplicate control. A nil link means "create a contact".
@@ -41,7 +39,13 @@ func (j *job) resolveContact(ctx context.Context) (link *chatter.ContactLink, co
 		}
 		return l, false, nil
 	}
-	if j.s.cfg.Lookup == LookupStore && !j.unsettled() {
+	if settled, err := j.settle(ctx); err != nil {
+		return nil, false, err
+	} else if settled != nil {
+		j.saveLink(ctx, settled)
+		return settled, conflict, nil
+	}
+	if j.s.cfg.Lookup == LookupStore {
 		// Trust the store: a new contact goes into /leads/complex, where
 		// amoCRM's duplicate control merges it by phone or e-mail.
 		return nil, conflict, nil
@@ -96,12 +100,7 @@ func (j *job) searchCRM(ctx context.Context) (*amocrm.Contact, bool, error) {
 		}})
 	}
 	if p.phone != "" {
-		steps = append(steps, step{strings.TrimPrefix(p.phone, "+"), func(c *amocrm.Contact) bool {
-			return slices.ContainsFunc(c.Phones(), func(s string) bool {
-				n, ok := fieldmap.NormalizePhone(s)
-				return ok && n == p.phone
-			})
-		}})
+		steps = append(steps, step{strings.TrimPrefix(p.phone, "+"), func(c *amocrm.Contact) bool { return hasPhone(c, p.phone) }})
 	}
 	for i, st := range steps {
 		opts := &amocrm.ContactListOptions{Query: st.query, With: []string{amocrm.ContactWithLeads}}
@@ -151,41 +150,9 @@ func (j *job) openLeadOf(ctx context.Context, c *amocrm.Contact) (*amocrm.Lead, 
 	return best, nil
 }
 
-// completeContact writes the sender's Telegram id and username into a
-// contact found by a weaker key, so the next search finds it by the strong
-// one. It is best effort: a failure is logged.
-func (j *job) completeContact(ctx context.Context, c *amocrm.Contact) {
-	cfg, p := j.s.cfg, j.person
-	upd := &amocrm.Contact{ID: c.ID}
-	if cfg.ContactTelegramIDField > 0 && p.tgID != 0 && fieldText(c, cfg.ContactTelegramIDField) == "" {
-		upd.CustomFieldsValues = append(upd.CustomFieldsValues, amocrm.SetField(cfg.ContactTelegramIDField, amocrm.TextValue(strconv.FormatInt(p.tgID, 10))))
-	}
-	if cfg.ContactUsernameField > 0 && p.username != "" && fieldText(c, cfg.ContactUsernameField) == "" {
-		upd.CustomFieldsValues = append(upd.CustomFieldsValues, amocrm.SetField(cfg.ContactUsernameField, amocrm.TextValue(p.username)))
-	}
-	if len(upd.CustomFieldsValues) == 0 {
-		return
-	}
-	if _, _, err := cfg.Client.Contacts.UpdateOne(ctx, upd); err != nil {
-		j.s.log.LogAttrs(ctx, slog.LevelWarn, "contact not completed with the Telegram id",
-			slog.Int("contact_id", c.ID), slog.Any("err", err))
-	}
-}
-
 func fieldText(c *amocrm.Contact, id int) string {
 	if cv := c.CustomFieldsValues.ByID(id); cv != nil {
 		return strings.TrimSpace(cv.First().Text())
 	}
 	return ""
-}
-
-// unsettled reports whether an earlier lead creation for this person ended
-// ambiguously in this process and no contact link was saved since.
-func (j *job) unsettled() bool {
-	name := j.person.leaseName()
-	if name == "" {
-		return false
-	}
-	_, ok := j.s.unsettled.Load(name)
-	return ok
 }

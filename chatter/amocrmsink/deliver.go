@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chatterhq/sdk/amocrm"
 	"github.com/chatterhq/sdk/chatter"
@@ -15,17 +16,43 @@ import (
 
 // job is one delivery attempt of one message.
 type job struct {
-	s            *Sink
-	m            *chatter.Message
-	mapped       *fieldmap.Result
-	person       person
-	maybeApplied bool   // an earlier attempt may have written to amoCRM
-	marker       string // the message key
+	s      *Sink
+	m      *chatter.Message
+	mapped *fieldmap.Result
+	person person
+	marker string // the message key
+	past   past   // what earlier attempts may have written (see attemptLog)
+
+	// What this attempt learnt and did, for the attemptLog when it fails.
+	leadLooked   bool      // the lookup for an earlier attempt's lead completed
+	leadID       int       // the lead of this message this attempt found or created
+	notesChecked bool      // the lead's notes were searched for the marker
+	wroteLead    time.Time // start of a lead creation that may have been applied
+	wroteNote    bool      // a note write may have been applied
+}
+
+// pastAfter is what the next attempt may assume, this one having failed.
+func (j *job) pastAfter() past {
+	p := j.past
+	if j.leadLooked {
+		p.leadUnknown, p.leadFrom, p.leadID = false, time.Time{}, 0
+	}
+	if j.leadID != 0 {
+		p.leadUnknown, p.leadFrom, p.leadID = false, time.Time{}, j.leadID
+	}
+	if !j.wroteLead.IsZero() && (p.leadFrom.IsZero() || j.wroteLead.Before(p.leadFrom)) {
+		p.leadFrom = j.wroteLead
+	}
+	if j.notesChecked {
+		p.noteUnknown, p.note = false, false
+	}
+	p.note = p.note || j.wroteNote
+	return p
 }
 
 // run delivers the message; it runs under the person's lease.
 func (j *job) run(ctx context.Context) (*chatter.DeliveryResult, error) {
-	if j.maybeApplied {
+	if j.past.needLeadLookup() {
 		res, found, err := j.adoptLead(ctx)
 		if err != nil || found {
 			return res, err
@@ -49,24 +76,26 @@ func (j *job) withinWindow(l *chatter.ContactLink) bool {
 }
 
 // adoptLead looks for a lead an earlier attempt created for this message
-// (MarkerField = key). When found it makes sure the note exists too.
+// (MarkerField = key; see findEarlierLead). When found it makes sure the
+// note exists too.
 func (j *job) adoptLead(ctx context.Context) (*chatter.DeliveryResult, bool, error) {
-	lead, err := j.findLeadByMarker(ctx)
-	if err != nil || lead == nil {
+	lead, err := j.findEarlierLead(ctx)
+	if err != nil {
 		return nil, false, err
 	}
-	res := &chatter.DeliveryResult{LeadID: int64(lead.ID), Adopted: true}
-	if lead.Embedded != nil {
-		for _, c := range lead.Embedded.Contacts {
-			if res.ContactID == 0 || c.IsMain {
-				res.ContactID = int64(c.ID)
-			}
+	if lead == nil {
+		// Whatever an ambiguous lead creation of this message did, it made
+		// no lead, so no contact either.
+		if name := j.person.leaseName(); name != "" {
+			j.s.unsettled.forget(name, unsettledKey{marker: j.marker})
 		}
-		if len(lead.Embedded.Companies) > 0 {
-			res.CompanyID = int64(lead.Embedded.Companies[0].ID)
-		}
+		return nil, false, nil
 	}
-	noteID, err := j.ensureNote(ctx, lead.ID, true)
+	res := &chatter.DeliveryResult{LeadID: int64(lead.ID), ContactID: mainContact(lead), Adopted: true}
+	if lead.Embedded != nil && len(lead.Embedded.Companies) > 0 {
+		res.CompanyID = int64(lead.Embedded.Companies[0].ID)
+	}
+	noteID, err := j.ensureNote(ctx, lead.ID, j.past.needNoteCheck())
 	if err != nil {
 		return nil, true, err
 	}
@@ -77,20 +106,6 @@ func (j *job) adoptLead(ctx context.Context) (*chatter.DeliveryResult, bool, err
 	j.s.log.LogAttrs(ctx, slog.LevelInfo, "amocrm lead of an earlier attempt adopted",
 		slog.String(chatter.AttrMessageKey, j.marker), slog.Int64("lead_id", res.LeadID))
 	return res, true, nil
-}
-
-func (j *job) findLeadByMarker(ctx context.Context) (*amocrm.Lead, error) {
-	opts := &amocrm.LeadListOptions{Query: j.marker, With: []string{amocrm.LeadWithContacts}}
-	opts.Limit = amocrm.MaxLimit
-	for lead, err := range j.s.cfg.Client.Leads.ListIter(ctx, opts) {
-		if err != nil {
-			return nil, fmt.Errorf("amocrmsink: find lead by marker: %w", err)
-		}
-		if cv := lead.CustomFieldsValues.ByID(j.s.cfg.MarkerField); cv != nil && cv.First().Text() == j.marker {
-			return lead, nil
-		}
-	}
-	return nil, nil
 }
 
 // ensureNote adds the message's note to lead unless check finds it there
@@ -107,9 +122,11 @@ func (j *job) ensureNote(ctx context.Context, leadID int, check bool) (int64, er
 				return int64(n.ID), nil
 			}
 		}
+		j.notesChecked = true
 	}
 	out, err := j.s.notes.do(ctx, j.note(leadID))
 	if err != nil {
+		j.wroteNote = j.wroteNote || mayHaveApplied(err)
 		return 0, fmt.Errorf("amocrmsink: add note to lead %d: %w", leadID, err)
 	}
 	if out == nil {
@@ -198,7 +215,7 @@ func (j *job) thread(ctx context.Context, link *chatter.ContactLink) (*chatter.D
 	if lead == nil || lead.ID == 0 || !leadOpen(lead) {
 		return nil, false, nil
 	}
-	noteID, err := j.ensureNote(ctx, lead.ID, j.maybeApplied)
+	noteID, err := j.ensureNote(ctx, lead.ID, j.past.needNoteCheck())
 	if err != nil {
 		return nil, false, err
 	}
@@ -210,12 +227,15 @@ func (j *job) thread(ctx context.Context, link *chatter.ContactLink) (*chatter.D
 	return &chatter.DeliveryResult{LeadID: int64(lead.ID), ContactID: link.ContactID, NoteID: noteID, Threaded: true}, true, nil
 }
 
-// readLead reads the lead's status: alone (GET /leads/{id}), or, with
-// batching on, in one GET /leads?filter[id][]=… with the concurrent
+// readLead reads the lead with its contacts: alone (GET /leads/{id}), or,
+// with batching on, in one GET /leads?filter[id][]=… with the concurrent
 // deliveries' leads (a lead not listed is nil).
 func (j *job) readLead(ctx context.Context, id int) (*amocrm.Lead, error) {
 	if j.s.cfg.BatchSize <= 1 {
-		lead, _, err := j.s.cfg.Client.Leads.Get(ctx, id, nil)
+		lead, resp, err := j.s.cfg.Client.Leads.Get(ctx, id, &amocrm.GetOptions{With: []string{amocrm.LeadWithContacts}})
+		if err == nil {
+			j.s.skew.observe(resp, j.s.cfg.Now())
+		}
 		return lead, err
 	}
 	return j.s.reads.do(ctx, id)
@@ -243,8 +263,12 @@ func (j *job) createLead(ctx context.Context, link *chatter.ContactLink, conflic
 		// A contact with the same username or phone belongs to someone
 		// else (its Telegram id differs). /leads/complex would merge by
 		// phone under duplicate control, so the contact is created alone.
+		started := j.s.cfg.Now()
 		c, _, err := j.s.cfg.Client.Contacts.Create(ctx, []*amocrm.Contact{j.newContact()})
 		if err != nil {
+			if mayHaveApplied(err) {
+				j.unsettledFrom(unsettledKey{marker: j.marker, contact: true}, started)
+			}
 			return nil, fmt.Errorf("amocrmsink: create contact: %w", err)
 		}
 		if len(c) == 0 || c[0].ID == 0 {
@@ -259,14 +283,21 @@ func (j *job) createLead(ctx context.Context, link *chatter.ContactLink, conflic
 	case j.person.known() || item.Contact != nil:
 		item.Contact = j.newContact()
 	}
+	started := j.s.cfg.Now()
 	r, err := j.s.leads.do(ctx, &item)
 	if err != nil {
-		var unknown *amocrm.OutcomeUnknownError
-		if name := j.person.leaseName(); name != "" && errors.As(err, &unknown) {
-			j.s.unsettled.Store(name, struct{}{})
+		if mayHaveApplied(err) {
+			if j.wroteLead.IsZero() {
+				j.wroteLead = started
+			}
+			if item.Contact != nil && item.Contact.ID == 0 {
+				// The lead's new contact may exist now, unknown to the store.
+				j.unsettledFrom(unsettledKey{marker: j.marker}, started)
+			}
 		}
 		return nil, fmt.Errorf("amocrmsink: create lead: %w", err)
 	}
+	j.leadID = r.ID // should the note fail, the next attempt adopts it
 	res := &chatter.DeliveryResult{LeadID: int64(r.ID), ContactID: int64(r.ContactID), CompanyID: int64(r.CompanyID)}
 	if r.Merged {
 		res.Extra = map[string]string{"merged": "true"}
@@ -280,6 +311,15 @@ func (j *job) createLead(ctx context.Context, link *chatter.ContactLink, conflic
 	}
 	res.NoteID = noteID
 	return res, nil
+}
+
+// unsettledFrom remembers a failed write, started at started, that may have
+// created a contact the store does not know, so that the person's next
+// delivery looks for it (settle) before creating another.
+func (j *job) unsettledFrom(k unsettledKey, started time.Time) {
+	if name := j.person.leaseName(); name != "" {
+		j.s.unsettled.add(name, k, started)
+	}
 }
 
 // newContact is the contact to create: the mapping's, or one named after
@@ -333,7 +373,7 @@ func (j *job) saveLink(ctx context.Context, l *chatter.ContactLink) {
 	}
 	if err == nil && l.ContactID != 0 {
 		if name := j.person.leaseName(); name != "" {
-			j.s.unsettled.Delete(name)
+			j.s.unsettled.clear(name)
 		}
 	}
 	if err != nil {

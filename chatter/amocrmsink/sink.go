@@ -53,6 +53,13 @@ type Config struct {
 	// Leases serialises deliveries of one person (two first messages from a
 	// new person create one contact). Required.
 	Leases chatter.LeaseStore
+	// Ledger tells when the store accepted a message (LedgerEntry.ReceivedAt):
+	// after an ambiguous failure, the lead the earlier attempt may have
+	// created is looked for among the leads created since then. Optional:
+	// it defaults to Contacts when that is a chatter.MessageStore (every
+	// chatter.Store is); without one the window starts at the message's
+	// time.
+	Ledger chatter.MessageStore
 	// MarkerField is the id of a lead custom field (text) that receives the
 	// message key of the message that created the lead. Required: it is
 	// how a retried delivery finds the lead an ambiguous attempt created.
@@ -180,9 +187,12 @@ const (
 // package documentation, Batching).
 //
 // Deliver is idempotent with respect to the message key: a delivery whose
-// earlier attempt may have reached amoCRM (Delivery.Ambiguous, or any
-// recorded failure) first looks for the lead (by MarkerField) and the note
-// (by its "Chatter ID:" line) that attempt created, and adopts them.
+// earlier attempt may have reached amoCRM first looks for the lead (by
+// MarkerField, among the leads created since the message reached the store,
+// not by full-text search) and the note (by its "Chatter ID:" line) that
+// attempt created, and adopts them (see the package documentation, Exactly
+// once). Its errors start with the attempt's id ("[attempt …] "), by which
+// the next attempt recognises that it follows this one.
 //
 // A Sink is safe for concurrent use.
 type Sink struct {
@@ -191,15 +201,23 @@ type Sink struct {
 	stats  *RequestStats
 	holder string
 
-	// unsettled holds the lease names of people whose lead creation ended
-	// ambiguously and who have no contact link yet: with LookupStore their
-	// next delivery searches amoCRM (by Telegram id first) rather than
-	// create a second contact and lead next to the one the 504 may hide.
-	unsettled sync.Map // lease name → struct{}
+	// ledger, when known, tells when the store accepted a message: the
+	// start of the window an earlier attempt's lead is looked for in.
+	ledger chatter.MessageStore
+
+	// unsettled holds, per person, the writes that ended ambiguously and
+	// may have created a contact the store does not know: the person's next
+	// delivery looks for them before creating a contact (see settle).
+	unsettled unsettledPeople
+	// attempts remembers what failed attempts may have written.
+	attempts attemptLog
+	// skew is amoCRM's clock against ours, for created_at windows.
+	skew clockSkew
 
 	leads *batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]
 	reads *batcher[int, *amocrm.Lead]
 	notes *batcher[*amocrm.Note, *amocrm.Note]
+	scans *batcher[scanItem, *amocrm.Lead]
 
 	mu      sync.Mutex
 	mapper  *fieldmap.Mapper
@@ -246,6 +264,12 @@ func New(cfg Config) (*Sink, error) {
 		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.readLeads}
 	s.notes = &batcher[*amocrm.Note, *amocrm.Note]{
 		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads/notes", send: s.sendNotes}
+	s.scans = &batcher[scanItem, *amocrm.Lead]{
+		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.scanLeads}
+	s.ledger = cfg.Ledger
+	if s.ledger == nil {
+		s.ledger, _ = cfg.Contacts.(chatter.MessageStore)
+	}
 	return s, nil
 }
 
@@ -261,17 +285,14 @@ func (s *Sink) Deliver(ctx context.Context, d *chatter.Delivery) (*chatter.Deliv
 	m := d.Message
 	mapper, err := s.currentMapper(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, m, err)
+		return nil, s.failAttempt(ctx, d, s.attempts.begin(m.Key.String(), d), err)
 	}
 	mapped, err := mapper.Apply(NewMessageRecord(m))
 	if err != nil {
-		return nil, s.fail(ctx, m, fmt.Errorf("amocrmsink: map %s: %w", m.Key, err))
+		return nil, s.failAttempt(ctx, d, s.attempts.begin(m.Key.String(), d), fmt.Errorf("amocrmsink: map %s: %w", m.Key, err))
 	}
-	job := &job{
-		s: s, m: m, mapped: mapped, person: personOf(m, mapped),
-		maybeApplied: d.Ambiguous() || d.LastClass != chatter.ClassNone || d.LastError != "",
-		marker:       m.Key.String(),
-	}
+	job := &job{s: s, m: m, mapped: mapped, person: personOf(m, mapped), marker: m.Key.String(),
+		past: s.attempts.begin(m.Key.String(), d)}
 	var res *chatter.DeliveryResult
 	run := func(ctx context.Context) error {
 		var err error
@@ -284,16 +305,27 @@ func (s *Sink) Deliver(ctx context.Context, d *chatter.Delivery) (*chatter.Deliv
 		err = run(ctx)
 	}
 	if err != nil {
-		return nil, s.fail(ctx, m, err)
+		return nil, s.failAttempt(ctx, d, job.pastAfter(), err)
 	}
+	s.attempts.forget(job.marker)
 	s.log.LogAttrs(ctx, slog.LevelDebug, "amocrm delivery done",
 		slog.String(chatter.AttrMessageKey, job.marker), slog.Int64("lead_id", res.LeadID),
 		slog.Int64("contact_id", res.ContactID), slog.Bool("threaded", res.Threaded), slog.Bool("adopted", res.Adopted))
 	return res, nil
 }
 
+// failAttempt fails the attempt d with err: classified (see fail), its text
+// prefixed with a new attempt id, and remembered with what the next attempt
+// may assume (p; see attemptLog).
+func (s *Sink) failAttempt(ctx context.Context, d *chatter.Delivery, p past, err error) error {
+	id := newAttemptID()
+	err = s.fail(ctx, d.Message, id, err)
+	s.attempts.end(d.Message.Key.String(), id, d, err, p, s.cfg.Now())
+	return &attemptError{id: id, err: err}
+}
+
 // fail classifies err, feeds the schema cache and the statistics, and logs.
-func (s *Sink) fail(ctx context.Context, m *chatter.Message, err error) error {
+func (s *Sink) fail(ctx context.Context, m *chatter.Message, attemptID string, err error) error {
 	err = classify(err)
 	class := chatter.ClassOf(err)
 	if class == chatter.ClassMapping && s.cfg.Schema != nil {
@@ -305,7 +337,7 @@ func (s *Sink) fail(ctx context.Context, m *chatter.Message, err error) error {
 	s.stats.observeErr(err)
 	s.log.LogAttrs(ctx, slog.LevelWarn, "amocrm delivery failed",
 		slog.String(chatter.AttrMessageKey, m.Key.String()), slog.String(chatter.AttrErrorClass, string(class)),
-		slog.Any("err", err))
+		slog.String("attempt_id", attemptID), slog.Any("err", err))
 	return err
 }
 
