@@ -47,7 +47,10 @@ type LeadSpec struct {
 	Pipeline    Routes `json:"pipeline,omitempty"`
 	Status      Routes `json:"status,omitempty"`
 	Responsible Routes `json:"responsible,omitempty"`
-	// Tags are tag names; empty results are dropped.
+	// Tags are tag names; empty results are dropped. They are evaluated
+	// for every record: a consumer that adds a record to an existing lead
+	// instead of creating one (amocrmsink, for a message threaded onto an
+	// open lead) adds the tags the lead lacks and removes none.
 	Tags   []Source    `json:"tags,omitempty"`
 	Fields []FieldSpec `json:"fields,omitempty"`
 }

@@ -19,6 +19,8 @@ import (
 // (username, phone) whose Telegram id differs from the sender's is never
 // used: conflict reports that one exists, so the new contact is created
 // without amoCRM's duplicate control. A nil link means "create a contact".
+// A contact found is completed with what the message adds (see
+// completeContact).
 func (j *job) resolveContact(ctx context.Context) (link *chatter.ContactLink, conflict bool, err error) {
 	p := j.person
 	if !p.known() {
@@ -37,12 +39,14 @@ func (j *job) resolveContact(ctx context.Context) (link *chatter.ContactLink, co
 			// Found by a weak key; the sender's Telegram id now joins it.
 			j.saveLink(ctx, &chatter.ContactLink{ContactID: l.ContactID, LeadID: l.LeadID, LeadAt: l.LeadAt})
 		}
+		j.completeLinked(ctx, l)
 		return l, false, nil
 	}
 	if settled, err := j.settle(ctx); err != nil {
 		return nil, false, err
 	} else if settled != nil {
 		j.saveLink(ctx, settled)
+		j.completeLinked(ctx, settled)
 		return settled, conflict, nil
 	}
 	if j.s.cfg.Lookup == LookupStore {

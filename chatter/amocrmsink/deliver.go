@@ -215,6 +215,9 @@ func (j *job) thread(ctx context.Context, link *chatter.ContactLink) (*chatter.D
 	if lead == nil || lead.ID == 0 || !leadOpen(lead) {
 		return nil, false, nil
 	}
+	if err := j.addTags(ctx, lead); err != nil {
+		return nil, false, err
+	}
 	noteID, err := j.ensureNote(ctx, lead.ID, j.past.needNoteCheck())
 	if err != nil {
 		return nil, false, err

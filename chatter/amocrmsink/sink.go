@@ -209,15 +209,19 @@ type Sink struct {
 	// may have created a contact the store does not know: the person's next
 	// delivery looks for them before creating a contact (see settle).
 	unsettled unsettledPeople
+	// checked remembers the phones and e-mails already settled on contacts.
+	checked checkedValues
 	// attempts remembers what failed attempts may have written.
 	attempts attemptLog
 	// skew is amoCRM's clock against ours, for created_at windows.
 	skew clockSkew
 
-	leads *batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]
-	reads *batcher[int, *amocrm.Lead]
-	notes *batcher[*amocrm.Note, *amocrm.Note]
-	scans *batcher[scanItem, *amocrm.Lead]
+	leads        *batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]
+	reads        *batcher[int, *amocrm.Lead]
+	notes        *batcher[*amocrm.Note, *amocrm.Note]
+	scans        *batcher[scanItem, *amocrm.Lead]
+	contactReads *batcher[int, *amocrm.Contact]
+	tagPatches   *batcher[*amocrm.Lead, *amocrm.Lead]
 
 	mu      sync.Mutex
 	mapper  *fieldmap.Mapper
@@ -266,6 +270,10 @@ func New(cfg Config) (*Sink, error) {
 		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads/notes", send: s.sendNotes}
 	s.scans = &batcher[scanItem, *amocrm.Lead]{
 		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.scanLeads}
+	s.contactReads = &batcher[int, *amocrm.Contact]{
+		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/contacts", send: s.readContacts}
+	s.tagPatches = &batcher[*amocrm.Lead, *amocrm.Lead]{
+		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.patchLeads}
 	s.ledger = cfg.Ledger
 	if s.ledger == nil {
 		s.ledger, _ = cfg.Contacts.(chatter.MessageStore)
