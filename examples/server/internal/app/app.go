@@ -149,7 +149,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.events = chatter.NewEventLog(a.store, base.Handler(), chatter.EventLogConfig{Workspace: ServerWorkspace, Now: a.now})
-	a.log = slog.New(a.events)
+	a.log = slog.New(&perMessage{events: a.events, next: base.Handler()})
 	ac := a.cfg.Auth
 	if a.auth, err = auth.New(a.store, auth.Config{Logger: a.log, Now: a.now,
 		MaxFailures: ac.MaxFailures, LockFor: ac.LockFor.D(), MinPasswordLength: ac.MinPasswordLength,
