@@ -89,8 +89,9 @@ func (a *attemptLog) begin(key string, d *chatter.Delivery) past {
 }
 
 // end records a failed attempt: its id, number and error, and what the next
-// attempt may assume.
-func (a *attemptLog) end(key, id string, d *chatter.Delivery, err error, p past, now time.Time) {
+// attempt may assume. stopped says the attempt's context had ended (the
+// pipeline may be stopping, and then snoozes whatever the error).
+func (a *attemptLog) end(key, id string, d *chatter.Delivery, err error, stopped bool, p past, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.m == nil {
@@ -101,7 +102,7 @@ func (a *attemptLog) end(key, id string, d *chatter.Delivery, err error, p past,
 			delete(a.m, k)
 		}
 	}
-	a.m[key] = &attemptEntry{id: id, attempt: d.Attempt, snoozable: snoozable(err), past: p, at: now}
+	a.m[key] = &attemptEntry{id: id, attempt: d.Attempt, snoozable: stopped || snoozable(err), past: p, at: now}
 }
 
 // learnLead records that the lead of message key exists (found by another

@@ -328,7 +328,7 @@ func (s *Sink) Deliver(ctx context.Context, d *chatter.Delivery) (*chatter.Deliv
 func (s *Sink) failAttempt(ctx context.Context, d *chatter.Delivery, p past, err error) error {
 	id := newAttemptID()
 	err = s.fail(ctx, d.Message, id, err)
-	s.attempts.end(d.Message.Key.String(), id, d, err, p, s.cfg.Now())
+	s.attempts.end(d.Message.Key.String(), id, d, err, ctx.Err() != nil, p, s.cfg.Now())
 	return &attemptError{id: id, err: err}
 }
 
