@@ -91,11 +91,14 @@ type MessageStore interface {
 	SaveRejected(ctx context.Context, m *Message, r *Rejection) (AcceptResult, error)
 	// GetEntry returns the ledger entry of a key, with its message, or ErrNotFound.
 	GetEntry(ctx context.Context, workspace string, key Key) (*LedgerEntry, error)
-	// ListEntries returns entries matching q, newest first, without Message
-	// unless q.WithMessage.
+	// ListEntries returns at most q.Limit entries matching q, newest first,
+	// without Message unless q.WithMessage. A q without Workspace, with a
+	// negative Limit or with Text that is not UTF-8 is refused with
+	// ErrInvalid.
 	ListEntries(ctx context.Context, q LedgerQuery) ([]*LedgerEntry, error)
-	// CountEntries counts entries matching q (ignoring Limit and the cursor)
-	// by state.
+	// CountEntries counts entries matching q by state, ignoring Limit and
+	// the cursor (Before). States with no entries may be absent from the
+	// map.
 	CountEntries(ctx context.Context, q LedgerQuery) (map[State]int, error)
 }
 
@@ -119,15 +122,30 @@ type LedgerEntry struct {
 }
 
 // LedgerQuery selects ledger entries. Workspace is required; zero fields match
-// everything.
+// everything, and the filters combine with AND.
 type LedgerQuery struct {
-	Workspace   string
-	From, To    time.Time // ReceivedAt in [From, To)
-	States      []State
-	Source      SourceKind
-	Account     string
-	ChatID      int64
-	ErrorClass  ErrorClass
+	Workspace  string
+	From, To   time.Time // ReceivedAt in [From, To)
+	States     []State
+	Source     SourceKind
+	Account    string
+	ChatID     int64
+	ErrorClass ErrorClass
+	// Text selects entries whose message text (Message.Text: the text or
+	// the media caption) contains Text, ignoring case in every alphabet
+	// and the other differences FoldText removes ("Ремонт" finds "ремонт",
+	// "РЕМОНТ" and "ещё ремонт"; "ещё" finds "еще"). Every other character,
+	// % and _ included, matches only itself. Text must be valid UTF-8
+	// (otherwise ErrInvalid); one that folds to "" matches every entry.
+	// Stores match a folded copy of each text kept since the message was
+	// saved, without an index: bound a search of a large ledger by
+	// From/To or States where you can.
+	Text string
+	// NewLead selects delivered entries whose delivery created a lead
+	// (DeliveryResult.NewLead: a lead id and not threaded onto an open
+	// lead; adopted leads count), so CountEntries over hourly From/To
+	// windows charts leads created per hour of ReceivedAt.
+	NewLead     bool
 	Limit       int       // 0 means 100; at most 1000
 	Before      time.Time // cursor: entries received strictly before this time
 	WithMessage bool
@@ -269,9 +287,10 @@ type Queue interface {
 	// ReplayDead replays (as Replay) every dead message matching q, in
 	// batches of bounded size, each batch in one transaction, and returns
 	// how many it replayed. q.States must be empty or exactly
-	// [StateDead]; q.Limit, q.Before and q.WithMessage are ignored. A
-	// message that stops being dead meanwhile is skipped. On an error the
-	// count says how many were replayed before it.
+	// [StateDead]; the other filters (Text included) apply, and q.Limit,
+	// q.Before and q.WithMessage are ignored. A message that stops being
+	// dead meanwhile is skipped. On an error the count says how many were
+	// replayed before it.
 	ReplayDead(ctx context.Context, q LedgerQuery) (int, error)
 }
 

@@ -69,6 +69,17 @@
 //   - Ledger: newest first by ReceivedAt; CountEntries ignores Limit and
 //     Before. A snoozed entry is queued with the snooze's class and reason and
 //     no attempt used; a delivered entry has no ErrorClass or LastError.
+//   - Text search (Ledger/Text): matching is chatter.FoldText containment
+//     for every alphabet (Cyrillic, Greek and ASCII case; ё as е; a phrase
+//     across a line break), % and _ and \ are literal, NUL and soft hyphens
+//     are dropped, a pattern that folds to "" matches everything, entries
+//     saved by SaveRejected are searchable, Text combines with every other
+//     filter and Limit, never crosses workspaces, and Text that is not UTF-8
+//     is ErrInvalid. ReplayDead honours Text.
+//   - NewLead (Ledger/NewLead): delivered entries with a lead id that were
+//     not threaded, adopted ones included; notes on an open lead and
+//     deliveries without a lead are not counted, nor dead entries; hourly
+//     From/To windows add up to the total.
 //   - Queue: OutcomeRetry on the last allowed attempt makes the entry dead. An
 //     Outcome returned after Work's context ended is still applied (a delivery
 //     that succeeded during shutdown is never repeated). The job context has a

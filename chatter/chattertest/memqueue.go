@@ -295,9 +295,10 @@ func (s *MemStore) ReplayDead(ctx context.Context, q chatter.LedgerQuery) (int, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	f := newLedgerFilter(q)
 	var found []*memEntry
 	for _, me := range s.entries {
-		if me.matches(q) && me.job != nil {
+		if me.matches(f) && me.job != nil {
 			found = append(found, me)
 		}
 	}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatterhq/sdk/chatter"
 )
@@ -131,6 +133,7 @@ type memEntry struct {
 	seq    int64
 	e      chatter.LedgerEntry // Message is kept in msg, never here
 	msg    *chatter.Message
+	fold   string    // chatter.FoldText(msg.Text), for LedgerQuery.Text
 	round  int       // MaxAttempts of one round, for Replay (0: no cap)
 	budget time.Time // start of the retry budget (chatter.Job.BudgetStart)
 	job    *memJob
@@ -249,6 +252,7 @@ func (s *MemStore) SaveMessages(ctx context.Context, ms []*chatter.Message, opts
 				UpdatedAt:  now,
 			},
 			msg:    CopyMessage(m),
+			fold:   chatter.FoldText(m.Text),
 			round:  o.MaxAttempts,
 			budget: now,
 		}
@@ -298,6 +302,7 @@ func (s *MemStore) SaveRejected(ctx context.Context, m *chatter.Message, r *chat
 			ReceivedAt: now, UpdatedAt: now,
 		},
 		msg:    CopyMessage(m),
+		fold:   chatter.FoldText(m.Text),
 		budget: now,
 	}
 	return chatter.AcceptResult{State: chatter.StateRejected}, nil
@@ -339,6 +344,9 @@ func checkLedgerQuery(q chatter.LedgerQuery) (limit int, err error) {
 	if err := needWorkspace(q.Workspace); err != nil {
 		return 0, err
 	}
+	if !utf8.ValidString(q.Text) {
+		return 0, invalidf("text", "текст для поиска не в кодировке UTF-8", "search text is not valid UTF-8")
+	}
 	switch {
 	case q.Limit < 0:
 		return 0, invalidf("limit", "отрицательный лимит", "limit is negative")
@@ -350,9 +358,20 @@ func checkLedgerQuery(q chatter.LedgerQuery) (limit int, err error) {
 	return q.Limit, nil
 }
 
-// matches reports whether e matches q, ignoring Limit and Before.
-func (me *memEntry) matches(q chatter.LedgerQuery) bool {
-	e := &me.e
+// ledgerFilter is a LedgerQuery prepared for matching many entries.
+type ledgerFilter struct {
+	q       chatter.LedgerQuery
+	pattern string // chatter.FoldText(q.Text)
+}
+
+func newLedgerFilter(q chatter.LedgerQuery) ledgerFilter {
+	return ledgerFilter{q: q, pattern: chatter.FoldText(q.Text)}
+}
+
+// matches reports whether e matches f's query, ignoring Limit, the order and
+// the cursors.
+func (me *memEntry) matches(f ledgerFilter) bool {
+	e, q := &me.e, &f.q
 	switch {
 	case e.Workspace != q.Workspace:
 	case !q.From.IsZero() && e.ReceivedAt.Before(q.From):
@@ -362,6 +381,8 @@ func (me *memEntry) matches(q chatter.LedgerQuery) bool {
 	case q.Account != "" && e.Key.Account != q.Account:
 	case q.ChatID != 0 && e.Key.ChatID != q.ChatID:
 	case q.ErrorClass != "" && e.ErrorClass != q.ErrorClass:
+	case q.NewLead && (e.State != chatter.StateDelivered || !e.Result.NewLead()):
+	case q.Text != "" && !strings.Contains(me.fold, f.pattern):
 	default:
 		return true
 	}
@@ -379,9 +400,10 @@ func (s *MemStore) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*c
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	f := newLedgerFilter(q)
 	var found []*memEntry
 	for _, me := range s.entries {
-		if me.matches(q) && (q.Before.IsZero() || me.e.ReceivedAt.Before(q.Before)) {
+		if me.matches(f) && (q.Before.IsZero() || me.e.ReceivedAt.Before(q.Before)) {
 			found = append(found, me)
 		}
 	}
@@ -411,9 +433,10 @@ func (s *MemStore) CountEntries(ctx context.Context, q chatter.LedgerQuery) (map
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	f := newLedgerFilter(q)
 	out := make(map[chatter.State]int)
 	for _, me := range s.entries {
-		if me.matches(q) {
+		if me.matches(f) {
 			out[me.e.State]++
 		}
 	}

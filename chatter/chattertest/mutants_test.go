@@ -1,15 +1,18 @@
 package chattertest_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/chatter/chattertest"
@@ -40,6 +43,103 @@ var mutants = []mutant{
 	{"reconcile-missing", "Queue/ReconcileDiscarded", func(s *chattertest.MemStore) chatter.Store { return noReconcile{s} }},
 	{"notify-inside-attempt", "Notifications/HangingNotifierDoesNotBlockDelivery", func(s *chattertest.MemStore) chatter.Store { return notifyInline{s} }},
 	{"alert-per-outcome", "Notifications/AlertOncePerEpisode", func(s *chattertest.MemStore) chatter.Store { return alertEveryTime{s} }},
+	{"text-search-ascii-case-only", "Ledger/Text", func(s *chattertest.MemStore) chatter.Store {
+		return searchMutant{MemStore: s, text: func(text, p string) bool { return strings.Contains(asciiLower(text), asciiLower(p)) }}
+	}},
+	{"text-search-like-wildcards", "Ledger/Text", func(s *chattertest.MemStore) chatter.Store {
+		return searchMutant{MemStore: s, text: likeMatch}
+	}},
+	{"new-lead-counts-notes", "Ledger/NewLead", func(s *chattertest.MemStore) chatter.Store {
+		return searchMutant{MemStore: s, newLead: func(r *chatter.DeliveryResult) bool { return r != nil && r.LeadID != 0 }}
+	}},
+	{"new-lead-without-adopted", "Ledger/NewLead", func(s *chattertest.MemStore) chatter.Store {
+		return searchMutant{MemStore: s, newLead: func(r *chatter.DeliveryResult) bool { return r.NewLead() && !r.Adopted }}
+	}},
+}
+
+// searchMutant answers ledger queries with Text or NewLead by its own
+// (wrong) rule instead of MemStore's.
+type searchMutant struct {
+	*chattertest.MemStore
+	text    func(text, pattern string) bool      // nil: MemStore's rule
+	newLead func(r *chatter.DeliveryResult) bool // nil: MemStore's rule
+}
+
+func (s searchMutant) mutated(q chatter.LedgerQuery) bool {
+	return q.Limit >= 0 && utf8.ValidString(q.Text) && (s.text != nil && q.Text != "" || s.newLead != nil && q.NewLead)
+}
+
+func (s searchMutant) find(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
+	base := q
+	base.Limit, base.WithMessage = 1000, true
+	if s.text != nil {
+		base.Text = ""
+	}
+	if s.newLead != nil {
+		base.NewLead = false
+	}
+	list, err := s.MemStore.ListEntries(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	var out []*chatter.LedgerEntry
+	for _, e := range list {
+		if s.text != nil && q.Text != "" && !s.text(e.Message.Text, q.Text) {
+			continue
+		}
+		if s.newLead != nil && q.NewLead && (e.State != chatter.StateDelivered || !s.newLead(e.Result)) {
+			continue
+		}
+		if !q.WithMessage {
+			e.Message = nil
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s searchMutant) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
+	if !s.mutated(q) {
+		return s.MemStore.ListEntries(ctx, q)
+	}
+	out, err := s.find(ctx, q)
+	if limit := cmp.Or(q.Limit, 100); err == nil && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, err
+}
+
+func (s searchMutant) CountEntries(ctx context.Context, q chatter.LedgerQuery) (map[chatter.State]int, error) {
+	if !s.mutated(q) {
+		return s.MemStore.CountEntries(ctx, q)
+	}
+	list, err := s.find(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[chatter.State]int{}
+	for _, e := range list {
+		out[e.State]++
+	}
+	return out, nil
+}
+
+// asciiLower is what SQLite's lower() does: ASCII letters only.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// likeMatch is an unescaped LIKE '%pattern%' on folded text: % and _ are
+// wildcards.
+func likeMatch(text, pattern string) bool {
+	re := regexp.QuoteMeta(chatter.FoldText(pattern))
+	re = strings.NewReplacer("%", ".*", "_", ".").Replace(re)
+	return regexp.MustCompile("(?s)" + re).MatchString(chatter.FoldText(text))
 }
 
 // notifyInline sends an outcome's notifications from inside the attempt,

@@ -16,6 +16,8 @@ var ledgerTests = []storeTest{
 	{"TimeRangeAndCursor", testLedgerTimeRange},
 	{"Limits", testLedgerLimits},
 	{"QueryErrors", testLedgerQueryErrors},
+	{"Text", testLedgerText},
+	{"NewLead", testLedgerNewLead},
 }
 
 // ledgerFixture stores messages in every state:

@@ -58,6 +58,16 @@
 // Normally the pipeline (chatter.Pipeline) makes these calls; the Store is
 // handed to it.
 //
+// Search: LedgerQuery.Text matches a copy of each message text folded in Go
+// by chatter.FoldText when the message is saved (so every store folds alike,
+// whatever the database's locale), with strpos(): case is ignored in every
+// alphabet and % and _ are literal. No index serves it (a trigram index
+// would need the pg_trgm extension and slow every insert); the workspace's
+// others bound the scan. LedgerQuery.NewLead reads a mark set when the
+// delivery's outcome is recorded, indexed by workspace and ReceivedAt.
+// Migrate fills both for rows saved before the columns existed, in batches
+// shared by the instances migrating at once.
+//
 // Schema: Config.Schema names the PostgreSQL schema of pgstore's tables
 // (chatter_*) and River's (river_*); Migrate creates it. Empty means the
 // connection's search_path.

@@ -40,6 +40,7 @@ type row struct {
 	body    []byte
 	verdict []byte
 	state   chatter.State
+	fold    string // chatter.FoldText(m.Text), the text_fold column
 }
 
 func prepare(m *chatter.Message, o chatter.AcceptOptions) (row, error) {
@@ -66,7 +67,7 @@ func prepare(m *chatter.Message, o chatter.AcceptOptions) (row, error) {
 	if err != nil {
 		return row{}, invalid("verdict", "вердикт не кодируется в JSON", "verdict does not encode as JSON: "+err.Error())
 	}
-	r := row{m: m, opts: o, body: body, verdict: verdict, state: chatter.StateFiltered}
+	r := row{m: m, opts: o, body: body, verdict: verdict, state: chatter.StateFiltered, fold: foldText(m.Text)}
 	if o.Verdict.Accept {
 		r.state = chatter.StateQueued
 	}
@@ -80,8 +81,8 @@ func prepare(m *chatter.Message, o chatter.AcceptOptions) (row, error) {
 const saveSQL = `WITH ins AS (
 	INSERT INTO {schema}chatter_messages
 		(workspace, source, account, chat_id, message_id, revision, body, raw, state, verdict,
-		 priority, max_attempts, received_at, updated_at, next_at, budget_start)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $13)
+		 priority, max_attempts, received_at, updated_at, next_at, budget_start, text_fold)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $13, $15)
 	ON CONFLICT ON CONSTRAINT chatter_messages_key DO NOTHING
 	RETURNING id, state
 )
@@ -105,7 +106,7 @@ func (r *row) args(now time.Time) []any {
 		next = &now
 	}
 	return []any{r.m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision,
-		r.body, raw, string(r.state), r.verdict, r.opts.Priority, r.opts.MaxAttempts, now, next}
+		r.body, raw, string(r.state), r.verdict, r.opts.Priority, r.opts.MaxAttempts, now, next, r.fold}
 }
 
 // saved is the outcome of one insert attempt.
@@ -179,8 +180,8 @@ func (s *Store) SaveRejected(ctx context.Context, m *chatter.Message, r *chatter
 		err := tx.QueryRow(ctx, s.q(`WITH ins AS (
 			INSERT INTO {schema}chatter_messages
 				(workspace, source, account, chat_id, message_id, revision, body, state, verdict, priority, max_attempts,
-				 error_class, last_error, rejection, received_at, updated_at, budget_start)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'rejected', $8, 0, 0, $9, $10, $11, $12, $12, $12)
+				 error_class, last_error, rejection, received_at, updated_at, budget_start, text_fold)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'rejected', $8, 0, 0, $9, $10, $11, $12, $12, $12, $13)
 			ON CONFLICT ON CONSTRAINT chatter_messages_key DO NOTHING
 			RETURNING state
 		)
@@ -190,7 +191,7 @@ func (s *Store) SaveRejected(ctx context.Context, m *chatter.Message, r *chatter
 		WHERE workspace = $1 AND source = $2 AND account = $3 AND chat_id = $4 AND message_id = $5 AND revision = $6
 			AND NOT EXISTS (SELECT 1 FROM ins)`),
 			m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision, row.body, row.verdict,
-			string(chatter.ClassInvalid), r.Text().EN, rej, now).Scan(&st, &inserted)
+			string(chatter.ClassInvalid), r.Text().EN, rej, now, row.fold).Scan(&st, &inserted)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Inserted concurrently by a transaction this snapshot cannot see.
 			err = tx.QueryRow(ctx, s.q(stateSQL), keyArgs(m.Workspace, k)...).Scan(new(int64), &st, &inserted)
@@ -421,6 +422,9 @@ func checkLedgerQuery(q chatter.LedgerQuery) (int, error) {
 			return 0, err
 		}
 	}
+	if err := checkPattern(q.Text); err != nil {
+		return 0, err
+	}
 	switch {
 	case q.Limit < 0:
 		return 0, invalid("limit", "отрицательный лимит", "limit is negative")
@@ -470,6 +474,13 @@ func ledgerWhere(q chatter.LedgerQuery) (string, []any) {
 	if q.ErrorClass != "" {
 		w.add("error_class = ?", string(q.ErrorClass))
 	}
+	if q.NewLead {
+		w.cond("new_lead") // implies state 'delivered'; see chatter_messages_new_lead
+	}
+	if p := foldText(q.Text); p != "" {
+		// strpos is a plain substring search: % and _ are literal.
+		w.add("strpos(text_fold, ?) > 0", p)
+	}
 	return w.sql(), w.args
 }
 
@@ -483,6 +494,9 @@ func (w *where) add(cond string, arg any) {
 	w.args = append(w.args, arg)
 	w.conds = append(w.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1))
 }
+
+// cond adds a condition without arguments.
+func (w *where) cond(c string) { w.conds = append(w.conds, c) }
 
 func (w *where) sql() string { return " WHERE " + strings.Join(w.conds, " AND ") }
 

@@ -61,6 +61,13 @@ func loadMigrations() ([]migration, error) {
 // transaction (River adds enum values that cannot be used in the transaction
 // that adds them), each transaction under pg_advisory_xact_lock keyed by the
 // schema. A second instance waits for the lock and finds nothing left to do.
+//
+// Then it fills the searchable copies that later migrations added (the
+// folded text of LedgerQuery.Text, the new-lead mark of LedgerQuery.NewLead)
+// for rows written before them or by an older version, 500 rows per
+// transaction; instances migrating at once share the work, and an
+// interrupted run resumes. On a large ledger this makes the first start
+// after an upgrade take longer (see BENCHMARKS.md).
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -98,9 +105,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		}
 		if applied == 0 {
-			return nil
+			break
 		}
 	}
+	_, err = s.backfill(ctx)
+	return err
 }
 
 // migrationLock takes the schema's migration lock for the transaction (and

@@ -183,14 +183,24 @@ func (l ledger) Update(ctx context.Context, tx pgx.Tx, id, round int64, u delive
 	}
 	tag, err := tx.Exec(ctx, l.s.q(`UPDATE {schema}chatter_messages
 		SET state = $3, attempts = $4, error_class = $5, last_error = $6, next_at = $7, result = $8,
-			delivered_at = $9, updated_at = $10, budget_start = budget_start + $11 * interval '1 microsecond'
+			delivered_at = $9, updated_at = $10, budget_start = budget_start + $11 * interval '1 microsecond', new_lead = $12
 		WHERE id = $1 AND round = $2`),
 		id, round, string(u.State), max(u.Attempts, 0), string(u.ErrorClass), u.LastError, nullTime(u.NextAt), result,
-		nullTime(u.Delivered), u.Now.UTC().Truncate(time.Microsecond), micros(max(u.PauseBudget, 0)))
+		nullTime(u.Delivered), u.Now.UTC().Truncate(time.Microsecond), micros(max(u.PauseBudget, 0)), newLead(u.State, u.Result))
 	if err != nil {
 		return false, err
 	}
 	return tag.RowsAffected() > 0, nil
+}
+
+// newLead is the new_lead column for a row in state with result: true or
+// false once delivered (chatter.DeliveryResult.NewLead), NULL before.
+func newLead(state chatter.State, r *chatter.DeliveryResult) *bool {
+	if state != chatter.StateDelivered {
+		return nil
+	}
+	v := r.NewLead()
+	return &v
 }
 
 func (l ledger) StartRound(ctx context.Context, tx pgx.Tx, id, round int64, now time.Time) error {

@@ -2,12 +2,19 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
@@ -94,4 +101,179 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	r, err := s.SaveRejected(ctx, msg("ws", -100, 2), &chatter.Rejection{Field: "text", Reason: chatter.T("плохо", "bad")})
 	require.NoError(t, err)
 	require.Equal(t, chatter.StateRejected, r.State)
+}
+
+// oldSchemaAt creates in schema what the pgstore of migration upTo left:
+// River's schema and pgstore's migrations 1..upTo, recorded as its Migrate
+// recorded them.
+func oldSchemaAt(t *testing.T, pool *pgxpool.Pool, schema string, upTo int) string {
+	t.Helper()
+	ctx := t.Context()
+	prefix := pgx.Identifier{schema}.Sanitize() + "."
+	_, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize())
+	require.NoError(t, err)
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: schema})
+	require.NoError(t, err)
+	_, err = migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `CREATE TABLE `+prefix+`chatter_schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`)
+	require.NoError(t, err)
+	files, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), upTo)
+	for i, f := range files[:upTo] {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, strings.ReplaceAll(string(b), "{schema}", prefix))
+		require.NoError(t, err, f)
+		_, err = pool.Exec(ctx, `INSERT INTO `+prefix+`chatter_schema_migrations (version, name) VALUES ($1, $2)`,
+			i+1, strings.TrimSuffix(filepath.Base(f)[5:], ".sql"))
+		require.NoError(t, err)
+	}
+	return prefix
+}
+
+// backfillLog collects the "rows" attribute of the backfill's log lines.
+type backfillLog struct {
+	mu   sync.Mutex
+	rows int64
+}
+
+func (l *backfillLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *backfillLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *backfillLog) WithGroup(string) slog.Handler            { return l }
+func (l *backfillLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "pgstore: backfilled searchable text" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "rows" {
+				l.mu.Lock()
+				l.rows += a.Value.Int64()
+				l.mu.Unlock()
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+func (l *backfillLog) total() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rows
+}
+
+// A database the pgstore of migration 0005 wrote upgrades in place: two
+// instances migrating it at once add the search columns and fill them, in
+// batches, each row exactly once; then the old messages are found by text
+// in any case and the old deliveries count as new leads.
+func TestUpgradeBackfillsSearch(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := newSchema(t)
+	setup := openPool(t, schema, 4)
+	prefix := oldSchemaAt(t, setup, schema, 5)
+	type old struct {
+		ws     string
+		id     int64
+		text   string
+		state  chatter.State
+		result *chatter.DeliveryResult
+	}
+	rows := []old{
+		{ws: "ws", id: 1, text: "Нужен РЕМОНТ ванной", state: chatter.StateDelivered, result: &chatter.DeliveryResult{LeadID: 11}},
+		{ws: "ws", id: 2, text: "ремонт кухни 100%", state: chatter.StateDelivered, result: &chatter.DeliveryResult{LeadID: 12, Adopted: true}},
+		{ws: "ws", id: 3, text: "Ремонт: ЕЩЁ вопрос", state: chatter.StateDelivered, result: &chatter.DeliveryResult{LeadID: 11, Threaded: true, NoteID: 5}},
+		{ws: "ws", id: 4, text: "покраска", state: chatter.StateDead},
+		{ws: "ws", id: 5, text: "РЕМОНТ крыши", state: chatter.StateQueued},
+		{ws: "ws-other", id: 1, text: "ремонт", state: chatter.StateDelivered, result: &chatter.DeliveryResult{LeadID: 99}},
+		{ws: "ws-nul", id: 1, text: "a\x00b РЕМОНТ", state: chatter.StateFiltered},
+	}
+	const bulk = 1203 // several batches of 500
+	for i := range int64(bulk) {
+		rows = append(rows, old{ws: "ws-bulk", id: i + 1, text: fmt.Sprintf("Заявка №%d", i+1), state: chatter.StateFiltered})
+	}
+	base := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	b := &pgx.Batch{}
+	for _, r := range rows {
+		m := msg(r.ws, -100, r.id)
+		m.Text = r.text
+		body, err := json.Marshal(m)
+		require.NoError(t, err)
+		var result []byte
+		var delivered *time.Time
+		if r.result != nil {
+			result, err = json.Marshal(r.result)
+			require.NoError(t, err)
+			delivered = &base
+		}
+		at := base.Add(time.Duration(r.id) * time.Millisecond)
+		b.Queue(`INSERT INTO `+prefix+`chatter_messages
+			(workspace, source, account, chat_id, message_id, revision, body, state, verdict, priority, max_attempts,
+			 attempts, result, received_at, updated_at, delivered_at, budget_start)
+			VALUES ($1, 'tgbot', 'bot1', -100, $2, 0, $3, $4, '{"accept":true}', 1, 5, 1, $5, $6, $6, $7, $6)`,
+			r.ws, r.id, string(body), string(r.state), result, at, delivered)
+	}
+	require.NoError(t, setup.SendBatch(ctx, b).Close())
+
+	// Two instances start on the upgraded binary at once.
+	var logs backfillLog
+	stores := make([]*pgstore.Store, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range stores {
+		s, err := pgstore.New(openPool(t, schema, 4), pgstore.Config{Schema: schema, Logger: slog.New(&logs)})
+		require.NoError(t, err)
+		stores[i] = s
+		wg.Go(func() { errs[i] = s.Migrate(ctx) })
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	require.Equal(t, int64(len(rows)), logs.total(), "rows filled by both instances together: each exactly once")
+	require.Zero(t, count(t, setup, `SELECT count(*) FROM `+prefix+`chatter_messages
+		WHERE text_fold IS NULL OR (state = 'delivered' AND new_lead IS NULL)`))
+
+	s := stores[0]
+	ids := func(q chatter.LedgerQuery) []int64 {
+		t.Helper()
+		q.Limit = 1000
+		list, err := s.ListEntries(ctx, q)
+		require.NoError(t, err)
+		out := []int64{}
+		for _, e := range list {
+			out = append(out, e.Key.MessageID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		q    chatter.LedgerQuery
+		want []int64
+	}{
+		{chatter.LedgerQuery{Workspace: "ws", Text: "Ремонт"}, []int64{5, 3, 2, 1}},
+		{chatter.LedgerQuery{Workspace: "ws", Text: "еще"}, []int64{3}},
+		{chatter.LedgerQuery{Workspace: "ws", Text: "100%"}, []int64{2}},
+		{chatter.LedgerQuery{Workspace: "ws", NewLead: true}, []int64{2, 1}},
+		{chatter.LedgerQuery{Workspace: "ws-other", Text: "РЕМОНТ", NewLead: true}, []int64{1}},
+		{chatter.LedgerQuery{Workspace: "ws-nul", Text: "ab ремонт"}, []int64{1}},
+		{chatter.LedgerQuery{Workspace: "ws-bulk", Text: "заявка №1203"}, []int64{1203}},
+	} {
+		if d := cmp.Diff(c.want, ids(c.q)); d != "" {
+			t.Errorf("ListEntries(%+v) (-want +got):\n%s", c.q, d)
+		}
+	}
+	counts, err := s.CountEntries(ctx, chatter.LedgerQuery{Workspace: "ws-bulk", Text: "ЗАЯВКА"})
+	require.NoError(t, err)
+	require.Equal(t, map[chatter.State]int{chatter.StateFiltered: bulk}, counts)
+
+	// Migrating again fills nothing; a message saved now is searchable at once.
+	require.NoError(t, s.Migrate(ctx))
+	require.Equal(t, int64(len(rows)), logs.total(), "a second Migrate filled rows again")
+	m := msg("ws", -100, 6)
+	m.Text = "РЕМОНТ под ключ"
+	_, err = s.SaveMessage(ctx, m, acceptOpts(0, 3))
+	require.NoError(t, err)
+	if d := cmp.Diff([]int64{6}, ids(chatter.LedgerQuery{Workspace: "ws", Text: "ремонт под"})); d != "" {
+		t.Errorf("a message saved after the upgrade (-want +got):\n%s", d)
+	}
 }

@@ -49,6 +49,16 @@
 // that transaction (River's *Tx functions included); any other use of the
 // *sql.DB would wait for the connection the transaction holds.
 //
+// # Search
+//
+// LedgerQuery.Text matches a copy of each message text folded in Go by
+// chatter.FoldText when the message is saved (SQLite's lower() and LIKE fold
+// ASCII only), with instr(): case is ignored in every alphabet and % and _
+// are literal. No index serves it; the workspace's others bound the scan.
+// LedgerQuery.NewLead reads a mark set when the delivery's outcome is
+// recorded, indexed by workspace and ReceivedAt. Migrate fills both for rows
+// saved before the columns existed (see Store.Migrate).
+//
 // # Secrets and tenants
 //
 // Access and refresh tokens and session blobs are sealed with Config.Sealer,

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/chattertest"
 	"github.com/chatterhq/sdk/chatter/sqlitestore"
 )
 
@@ -52,6 +57,70 @@ func FuzzSaveMessageRoundTrip(f *testing.F) {
 		g := e.Message
 		if g.Text != m.Text || g.Sender.FirstName != m.Sender.FirstName || g.Key != m.Key || !bytes.Equal(g.Raw, m.Raw) {
 			t.Fatalf("round trip: got %+v, want %+v", g, m)
+		}
+	})
+}
+
+// FuzzLedgerText searches with outside input (LedgerQuery.Text from an
+// operator's search box) over messages with outside text, on MemStore and on
+// SQLite: neither panics nor errs on valid input, both refuse text that is
+// not UTF-8 with ErrInvalid, and both return exactly the entries whose text
+// contains the pattern after chatter.FoldText.
+func FuzzLedgerText(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"Нужен РЕМОНТ ванной", "ремонт"}, {"скидка 100%", "%"}, {"ремонт_квартиры", "_"}, {"ЁЛКА", "елка"},
+		{"x\x00y", "xy"}, {"bad \xff", "a"}, {"abc", "\xff"}, {"Σίσυφος", "ΣΊΣΥΦΟΣ"}, {"İstanbul", "i"},
+		{"a \n b", "a b"}, {"", ""}, {"%_\\", "\\"}, {"ре\u00adмонт", "ремонт"}, {"K", "\u212a"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	sq, _ := newStore(f, sqlitestore.Config{GroupCommit: sqlitestore.GroupCommit{Disabled: true}})
+	mem := chattertest.NewMemStore()
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, text, pattern string) {
+		ws := fmt.Sprintf("ws-fuzz-%d", n.Add(1))
+		texts := []string{text, strings.ToUpper(text), strings.ToLower(text), "до " + pattern + " после",
+			strings.ToUpper(pattern), "ремонт"}
+		var want []int64
+		for i, tx := range texts {
+			m := msg(ws, -100, int64(i+1))
+			m.Text = tx
+			if m.Validate() != nil {
+				continue
+			}
+			for _, s := range []chatter.Store{sq, mem} {
+				if _, err := s.SaveMessage(t.Context(), m, chatter.AcceptOptions{Verdict: chatter.Verdict{Reason: "fuzz"}}); err != nil {
+					t.Fatalf("SaveMessage(%q): %v", tx, err)
+				}
+			}
+			if strings.Contains(chatter.FoldText(tx), chatter.FoldText(pattern)) {
+				want = append(want, int64(i+1))
+			}
+		}
+		q := chatter.LedgerQuery{Workspace: ws, Text: pattern}
+		for _, s := range []chatter.Store{sq, mem} {
+			list, err := s.ListEntries(t.Context(), q)
+			counts, cerr := s.CountEntries(t.Context(), q)
+			if !utf8.ValidString(pattern) {
+				if !errors.Is(err, chatter.ErrInvalid) || !errors.Is(cerr, chatter.ErrInvalid) {
+					t.Fatalf("%T: pattern %q not UTF-8: errors %v, %v; want ErrInvalid", s, pattern, err, cerr)
+				}
+				continue
+			}
+			if err != nil || cerr != nil {
+				t.Fatalf("%T: search %q: %v, %v", s, pattern, err, cerr)
+			}
+			var got []int64
+			for _, e := range list {
+				got = append(got, e.Key.MessageID)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%T: search %q in %q = ids %v, want %v", s, pattern, texts, got, want)
+			}
+			if counts[chatter.StateFiltered] != len(want) {
+				t.Fatalf("%T: count %q = %v, want %d", s, pattern, counts, len(want))
+			}
 		}
 	})
 }

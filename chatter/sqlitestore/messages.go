@@ -20,6 +20,7 @@ type prepared struct {
 	opts    chatter.AcceptOptions
 	body    []byte
 	verdict []byte
+	fold    string // chatter.FoldText(m.Text), the text_fold column
 }
 
 func prepare(m *chatter.Message, opts chatter.AcceptOptions) (*prepared, error) {
@@ -45,7 +46,7 @@ func prepare(m *chatter.Message, opts chatter.AcceptOptions) (*prepared, error) 
 	if err != nil {
 		return nil, invalidf("save message %s: encode verdict: %v", m.Key, err)
 	}
-	return &prepared{m: m, opts: opts, body: body, verdict: verdict}, nil
+	return &prepared{m: m, opts: opts, body: body, verdict: verdict, fold: chatter.FoldText(m.Text)}, nil
 }
 
 // checkUTF8 rejects invalid UTF-8 in the string fields Message.Validate does
@@ -141,12 +142,12 @@ func (s *Store) SaveRejected(ctx context.Context, m *chatter.Message, r *chatter
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO chatter_messages
 			(workspace, source, account, chat_id, message_id, revision, state, verdict, priority, max_attempts,
-			 error_class, last_error, received_at, updated_at, budget_start, body, rejection)
-			VALUES (?, ?, ?, ?, ?, ?, 'rejected', ?, 0, 0, ?, ?, ?, ?, ?, ?, ?)
+			 error_class, last_error, received_at, updated_at, budget_start, body, rejection, text_fold)
+			VALUES (?, ?, ?, ?, ?, ?, 'rejected', ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace, source, account, chat_id, message_id, revision) DO NOTHING
 			RETURNING id`,
 			m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision, string(p.verdict),
-			string(chatter.ClassInvalid), r.Text().EN, now, now, now, string(p.body), string(rej)).Scan(&id)
+			string(chatter.ClassInvalid), r.Text().EN, now, now, now, string(p.body), string(rej), p.fold).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			var st string
 			if err := tx.QueryRowContext(ctx, `SELECT state FROM chatter_messages WHERE `+keyWhere, keyArgs(m.Workspace, k)...).Scan(&st); err != nil {
@@ -192,8 +193,8 @@ func (s *Store) saveTx(ctx context.Context, ps []*prepared) ([]chatter.AcceptRes
 
 const insertMessageSQL = `INSERT INTO chatter_messages
 	(workspace, source, account, chat_id, message_id, revision, state, verdict, priority, max_attempts,
-	 received_at, updated_at, next_at, body, raw, budget_start)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	 received_at, updated_at, next_at, body, raw, budget_start, text_fold)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (workspace, source, account, chat_id, message_id, revision) DO NOTHING
 	RETURNING id`
 
@@ -226,7 +227,7 @@ func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) (
 		k := p.m.Key
 		var id int64
 		err := stmt.QueryRowContext(ctx, p.m.Workspace, string(k.Source), k.Account, k.ChatID, k.MessageID, k.Revision,
-			string(state), string(p.verdict), p.opts.Priority, p.opts.MaxAttempts, now, now, nextAt, string(p.body), raw, now).Scan(&id)
+			string(state), string(p.verdict), p.opts.Priority, p.opts.MaxAttempts, now, now, nextAt, string(p.body), raw, now, p.fold).Scan(&id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			var st string
@@ -343,6 +344,9 @@ func ledgerWhere(q chatter.LedgerQuery, withCursor bool) (string, []any, error) 
 	if q.Workspace == "" {
 		return "", nil, invalidf("ledger query: empty workspace")
 	}
+	if !utf8.ValidString(q.Text) {
+		return "", nil, invalidf("ledger query: search text is not valid UTF-8")
+	}
 	var b strings.Builder
 	args := []any{q.Workspace}
 	b.WriteString("workspace = ?")
@@ -379,6 +383,13 @@ func ledgerWhere(q chatter.LedgerQuery, withCursor bool) (string, []any, error) 
 	}
 	if q.ErrorClass != "" {
 		add("error_class = ?", string(q.ErrorClass))
+	}
+	if q.NewLead {
+		add("new_lead = 1") // implies state 'delivered'; see chatter_messages_new_lead
+	}
+	if p := chatter.FoldText(q.Text); p != "" {
+		// instr is a plain substring search: % and _ are literal.
+		add("instr(text_fold, ?) > 0", p)
 	}
 	return b.String(), args, nil
 }

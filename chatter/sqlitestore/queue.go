@@ -167,14 +167,27 @@ func (l ledger) Update(ctx context.Context, tx *sql.Tx, id, round int64, u deliv
 		result = string(b)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE chatter_messages SET state = ?, attempts = ?, error_class = ?, last_error = ?,
-		next_at = ?, result = ?, delivered_at = ?, updated_at = ?, budget_start = budget_start + ? WHERE id = ? AND round = ?`,
+		next_at = ?, result = ?, delivered_at = ?, updated_at = ?, budget_start = budget_start + ?, new_lead = ?
+		WHERE id = ? AND round = ?`,
 		string(u.State), max(u.Attempts, 0), string(u.ErrorClass), u.LastError, nullNanos(u.NextAt), result,
-		nullNanos(u.Delivered), nanos(u.Now), int64(max(u.PauseBudget, 0)), id, round)
+		nullNanos(u.Delivered), nanos(u.Now), int64(max(u.PauseBudget, 0)), newLead(u.State, u.Result), id, round)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// newLead is the new_lead column for a row in state with result: 1 or 0 once
+// delivered (chatter.DeliveryResult.NewLead), NULL before.
+func newLead(state chatter.State, r *chatter.DeliveryResult) any {
+	switch {
+	case state != chatter.StateDelivered:
+		return nil
+	case r.NewLead():
+		return 1
+	}
+	return 0
 }
 
 func (l ledger) StartRound(ctx context.Context, tx *sql.Tx, id, round int64, now time.Time) error {

@@ -293,8 +293,13 @@ func loadMigrations() ([]migration, error) {
 
 // Migrate brings the schema up to date: River's migrations (rivermigrate)
 // first, then Chatter's embedded ones, each in its own transaction and
-// recorded in chatter_migrations. It is idempotent and safe to call on every
-// start.
+// recorded in chatter_migrations. Then it fills the searchable copies that
+// later migrations added (the folded text of LedgerQuery.Text, the new-lead
+// mark of LedgerQuery.NewLead) for rows written before them or by an older
+// version, 500 rows per transaction; on a large ledger this makes the first
+// start after an upgrade take longer (see BENCHMARKS.md). It is idempotent,
+// resumes where an interrupted run stopped, and is safe to call on every
+// start and from several processes at once.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkOpen(); err != nil {
 		return err
@@ -341,7 +346,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlitestore: migration %s: %w", mg.name, err)
 		}
 	}
-	return nil
+	_, err = s.backfill(ctx)
+	return err
 }
 
 // inTx runs fn in a transaction and commits it when fn returns nil. fn must

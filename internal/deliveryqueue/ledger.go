@@ -100,9 +100,9 @@ type Ledger[TTx any] interface {
 	StartRound(ctx context.Context, tx TTx, id, round int64, now time.Time) error
 	// DeadBatch returns at most limit rows of q.Workspace in state dead
 	// that match q's filters (From, To, Source, Account, ChatID,
-	// ErrorClass; not Limit, Before or States) with an id above afterID, in
-	// id order, locked for the rest of tx where the database needs it. It
-	// validates q as ListEntries does.
+	// ErrorClass, Text, NewLead; not Limit, Before or States) with an id
+	// above afterID, in id order, locked for the rest of tx where the
+	// database needs it. It validates q as ListEntries does.
 	DeadBatch(ctx context.Context, tx TTx, q chatter.LedgerQuery, afterID int64, limit int) ([]*Row, error)
 	// Reconcile marks dead, with class internal and reason, the rows that
 	// are queued, delivering or failed while the River job of their current
