@@ -330,11 +330,21 @@ func (e *Env) shutdown() error {
 	if e.bot != nil {
 		e.bot.srv.Close() // first: it ends the long polls the proxy serves
 	}
+	// A connection still busy at the deadline (a long poll of a client
+	// that has not stopped yet) is closed: the state is saved already.
+	shut := func(s *http.Server) error {
+		if err := s.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+			return s.Close()
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
 	if e.botHTTP != nil {
-		errs = append(errs, e.botHTTP.Shutdown(ctx))
+		errs = append(errs, shut(e.botHTTP))
 	}
 	if e.amoHTTP != nil {
-		errs = append(errs, e.amoHTTP.Shutdown(ctx))
+		errs = append(errs, shut(e.amoHTTP))
 	}
 	if e.AmoCRM != nil {
 		errs = append(errs, e.AmoCRM.Close())
