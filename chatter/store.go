@@ -91,14 +91,14 @@ type MessageStore interface {
 	SaveRejected(ctx context.Context, m *Message, r *Rejection) (AcceptResult, error)
 	// GetEntry returns the ledger entry of a key, with its message, or ErrNotFound.
 	GetEntry(ctx context.Context, workspace string, key Key) (*LedgerEntry, error)
-	// ListEntries returns at most q.Limit entries matching q, newest first,
-	// without Message unless q.WithMessage. A q without Workspace, with a
-	// negative Limit or with Text that is not UTF-8 is refused with
-	// ErrInvalid.
+	// ListEntries returns at most q.Limit entries matching q, newest first
+	// (oldest first with q.Oldest), without Message unless q.WithMessage.
+	// A q without Workspace, with a negative Limit, with Text that is not
+	// UTF-8 or with an invalid CursorKey is refused with ErrInvalid.
 	ListEntries(ctx context.Context, q LedgerQuery) ([]*LedgerEntry, error)
-	// CountEntries counts entries matching q by state, ignoring Limit and
-	// the cursor (Before). States with no entries may be absent from the
-	// map.
+	// CountEntries counts entries matching q by state, ignoring Limit, the
+	// order and the cursors (Before, After, CursorKey). States with no
+	// entries may be absent from the map.
 	CountEntries(ctx context.Context, q LedgerQuery) (map[State]int, error)
 }
 
@@ -145,9 +145,36 @@ type LedgerQuery struct {
 	// (DeliveryResult.NewLead: a lead id and not threaded onto an open
 	// lead; adopted leads count), so CountEntries over hourly From/To
 	// windows charts leads created per hour of ReceivedAt.
-	NewLead     bool
-	Limit       int       // 0 means 100; at most 1000
-	Before      time.Time // cursor: entries received strictly before this time
+	NewLead bool
+	// Limit caps ListEntries: 0 means 100; at most 1000.
+	Limit int
+	// Oldest makes ListEntries return the oldest entries first (ReceivedAt
+	// ascending, ties in the order the store saved them) instead of the
+	// newest first (ReceivedAt descending, the last saved first): the
+	// oldest waiting message is ListEntries with the waiting States,
+	// Oldest and Limit 1.
+	Oldest bool
+	// Before is the cursor of newest-first paging: only entries received
+	// strictly before it. Pass the ReceivedAt of the previous page's last
+	// entry.
+	Before time.Time
+	// After is the cursor of oldest-first paging (Oldest): only entries
+	// received strictly after it. Pass the ReceivedAt of the previous
+	// page's last entry. Before and After both bound the listing in either
+	// order.
+	After time.Time
+	// CursorKey, when set, is the Key of the entry the cursor in the
+	// listing's direction (Before, or After with Oldest) was taken from,
+	// and makes paging exact where entries share a ReceivedAt (a batch
+	// saved together can): entries received at exactly the cursor's time
+	// are then kept if they come after CursorKey's entry in the listing's
+	// order, instead of all being skipped. Without that cursor it is
+	// ignored, and so is a key with no entry in the workspace (the cursor
+	// is then strict); a key that is not valid (Key.Validate) is refused
+	// with ErrInvalid. Pass the previous page's last entry's Key with its
+	// ReceivedAt.
+	CursorKey Key
+	// WithMessage makes ListEntries fill LedgerEntry.Message.
 	WithMessage bool
 }
 
@@ -288,9 +315,9 @@ type Queue interface {
 	// batches of bounded size, each batch in one transaction, and returns
 	// how many it replayed. q.States must be empty or exactly
 	// [StateDead]; the other filters (Text included) apply, and q.Limit,
-	// q.Before and q.WithMessage are ignored. A message that stops being
-	// dead meanwhile is skipped. On an error the count says how many were
-	// replayed before it.
+	// the order, the cursors and q.WithMessage are ignored. A message that
+	// stops being dead meanwhile is skipped. On an error the count says
+	// how many were replayed before it.
 	ReplayDead(ctx context.Context, q LedgerQuery) (int, error)
 }
 

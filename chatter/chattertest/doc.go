@@ -66,8 +66,9 @@
 //   - Raw round-trips byte for byte (it is an audit copy: do not store it as
 //     PostgreSQL jsonb); times compare with time.Time.Equal. Settings values
 //     are compared as JSON (jsonb is fine there).
-//   - Ledger: newest first by ReceivedAt; CountEntries ignores Limit and
-//     Before. A snoozed entry is queued with the snooze's class and reason and
+//   - Ledger: newest first by ReceivedAt, ties the last saved first (the
+//     default is unchanged by the cursors); CountEntries ignores Limit, the
+//     order and the cursors. A snoozed entry is queued with the snooze's class and reason and
 //     no attempt used; a delivered entry has no ErrorClass or LastError.
 //   - Text search (Ledger/Text): matching is chatter.FoldText containment
 //     for every alphabet (Cyrillic, Greek and ASCII case; ё as е; a phrase
@@ -80,6 +81,19 @@
 //     not threaded, adopted ones included; notes on an open lead and
 //     deliveries without a lead are not counted, nor dead entries; hourly
 //     From/To windows add up to the total.
+//   - Order and paging (Ledger/OldestFirst, Ledger/CursorKey): Oldest lists
+//     by ReceivedAt ascending, ties in save order (the messages of one
+//     SaveMessages batch, which share one ReceivedAt, in input order), in
+//     every combination with the filters (several States merge into one
+//     order); Before and After are strict and bound either order; paging
+//     with the last entry's ReceivedAt and Key as the cursor visits every
+//     entry exactly once in both directions, pages ending inside a batch
+//     included; CursorKey refines only the cursor of the listing's
+//     direction, keeps the entries at the cursor's time that come after the
+//     key's entry in the listing (all of them when that entry lies before
+//     the cursor's time), is looked up in the query's workspace only (a key
+//     of another workspace leaves the cursor strict), and is ErrInvalid
+//     when Key.Validate refuses it.
 //   - Queue: OutcomeRetry on the last allowed attempt makes the entry dead. An
 //     Outcome returned after Work's context ended is still applied (a delivery
 //     that succeeded during shutdown is never repeated). The job context has a

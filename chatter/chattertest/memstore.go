@@ -398,20 +398,26 @@ func (s *MemStore) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*c
 	if err != nil {
 		return nil, fmt.Errorf("chattertest: list entries: %w", err)
 	}
+	if q.CursorKey != (chatter.Key{}) {
+		if err := q.CursorKey.Validate(); err != nil {
+			return nil, fmt.Errorf("chattertest: list entries: cursor key: %w", err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := newLedgerFilter(q)
+	c := s.cursorLocked(q)
 	var found []*memEntry
 	for _, me := range s.entries {
-		if me.matches(f) && (q.Before.IsZero() || me.e.ReceivedAt.Before(q.Before)) {
+		if me.matches(f) && c.keeps(me) {
 			found = append(found, me)
 		}
 	}
 	slices.SortFunc(found, func(a, b *memEntry) int {
-		if c := b.e.ReceivedAt.Compare(a.e.ReceivedAt); c != 0 {
-			return c
+		if q.Oldest {
+			return ledgerOrder(a, b)
 		}
-		return cmp.Compare(b.seq, a.seq)
+		return ledgerOrder(b, a)
 	})
 	if len(found) > limit {
 		found = found[:limit]
@@ -421,6 +427,54 @@ func (s *MemStore) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*c
 		out[i] = me.snapshot(q.WithMessage)
 	}
 	return out, nil
+}
+
+// ledgerOrder orders entries oldest first: by ReceivedAt, then in the order
+// they were saved.
+func ledgerOrder(a, b *memEntry) int {
+	if c := a.e.ReceivedAt.Compare(b.e.ReceivedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+// ledgerCursor is the page bounds of a LedgerQuery: Before and After, and
+// the entry of CursorKey that refines the cursor in the listing's direction.
+type ledgerCursor struct {
+	before, after time.Time
+	oldest        bool
+	at            *memEntry // CursorKey's entry, or nil
+}
+
+func (s *MemStore) cursorLocked(q chatter.LedgerQuery) ledgerCursor {
+	c := ledgerCursor{before: q.Before, after: q.After, oldest: q.Oldest}
+	cur := q.Before
+	if q.Oldest {
+		cur = q.After
+	}
+	if !cur.IsZero() && q.CursorKey != (chatter.Key{}) {
+		c.at = s.entries[entryKey{q.Workspace, q.CursorKey}] // nil when absent
+	}
+	return c
+}
+
+// keeps reports whether me is inside c's bounds: strictly before Before and
+// strictly after After, except that, with CursorKey's entry, an entry
+// received at exactly the cursor's time is kept when it comes after that
+// entry in the listing's order.
+func (c ledgerCursor) keeps(me *memEntry) bool {
+	r := me.e.ReceivedAt
+	if !c.before.IsZero() && !r.Before(c.before) {
+		if c.oldest || c.at == nil || !r.Equal(c.before) || ledgerOrder(me, c.at) >= 0 {
+			return false
+		}
+	}
+	if !c.after.IsZero() && !r.After(c.after) {
+		if !c.oldest || c.at == nil || !r.Equal(c.after) || ledgerOrder(me, c.at) <= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // CountEntries implements chatter.MessageStore.

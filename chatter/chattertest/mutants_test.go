@@ -55,6 +55,39 @@ var mutants = []mutant{
 	{"new-lead-without-adopted", "Ledger/NewLead", func(s *chattertest.MemStore) chatter.Store {
 		return searchMutant{MemStore: s, newLead: func(r *chatter.DeliveryResult) bool { return r.NewLead() && !r.Adopted }}
 	}},
+	{"oldest-ignored", "Ledger/OldestFirst", func(s *chattertest.MemStore) chatter.Store {
+		return ledgerMutant{s, func(q *chatter.LedgerQuery) { q.Oldest = false }}
+	}},
+	{"after-ignored", "Ledger/OldestFirst", func(s *chattertest.MemStore) chatter.Store {
+		return ledgerMutant{s, func(q *chatter.LedgerQuery) { q.After = time.Time{} }}
+	}},
+	{"cursor-key-ignored", "Ledger/CursorKey", func(s *chattertest.MemStore) chatter.Store {
+		return ledgerMutant{s, func(q *chatter.LedgerQuery) { q.CursorKey = chatter.Key{} }}
+	}},
+	{"cursor-key-inclusive", "Ledger/CursorKey", func(s *chattertest.MemStore) chatter.Store {
+		return ledgerMutant{MemStore: s, change: func(q *chatter.LedgerQuery) {
+			// Keeps the whole batch at the cursor's time, the key's entry
+			// included (a "≤" where "<" belongs).
+			if q.CursorKey != (chatter.Key{}) {
+				if q.Oldest && !q.After.IsZero() {
+					q.After, q.CursorKey = q.After.Add(-time.Nanosecond), chatter.Key{}
+				} else if !q.Oldest && !q.Before.IsZero() {
+					q.Before, q.CursorKey = q.Before.Add(time.Nanosecond), chatter.Key{}
+				}
+			}
+		}}
+	}},
+}
+
+// ledgerMutant changes every ListEntries query before MemStore answers it.
+type ledgerMutant struct {
+	*chattertest.MemStore
+	change func(q *chatter.LedgerQuery)
+}
+
+func (s ledgerMutant) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
+	s.change(&q)
+	return s.MemStore.ListEntries(ctx, q)
 }
 
 // searchMutant answers ledger queries with Text or NewLead by its own

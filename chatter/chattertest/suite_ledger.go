@@ -18,6 +18,8 @@ var ledgerTests = []storeTest{
 	{"QueryErrors", testLedgerQueryErrors},
 	{"Text", testLedgerText},
 	{"NewLead", testLedgerNewLead},
+	{"OldestFirst", testLedgerOldest},
+	{"CursorKey", testLedgerCursorKey},
 }
 
 // ledgerFixture stores messages in every state:

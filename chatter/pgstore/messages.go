@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -436,6 +437,17 @@ func checkLedgerQuery(q chatter.LedgerQuery) (int, error) {
 	return q.Limit, nil
 }
 
+// checkCursorKey validates LedgerQuery.CursorKey.
+func checkCursorKey(k chatter.Key) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	if err := checkText("cursor_key.source", string(k.Source)); err != nil {
+		return err
+	}
+	return checkText("cursor_key.account", k.Account)
+}
+
 func validState(st chatter.State) bool {
 	for _, s := range chatter.AllStates {
 		if s == st {
@@ -445,7 +457,8 @@ func validState(st chatter.State) bool {
 	return false
 }
 
-// ledgerWhere renders q's filters (not Limit or Before) as a WHERE clause.
+// ledgerWhere renders q's filters (not Limit, the order or the cursors) as
+// a WHERE clause.
 func ledgerWhere(q chatter.LedgerQuery) (string, []any) {
 	var w where
 	w.add("workspace = ?", q.Workspace)
@@ -500,17 +513,95 @@ func (w *where) cond(c string) { w.conds = append(w.conds, c) }
 
 func (w *where) sql() string { return " WHERE " + strings.Join(w.conds, " AND ") }
 
+// cursorBound is one row-value bound on (received_at, id), the listing's
+// order.
+type cursorBound struct {
+	at time.Time
+	id int64
+}
+
+// Ids bounding a row-value comparison from below and above.
+const (
+	minID = int64(math.MinInt64)
+	maxID = int64(math.MaxInt64)
+)
+
+// cursorBounds turns q's cursors (Before, After and CursorKey, see
+// chatter.LedgerQuery) into row-value bounds: (received_at, id) < before
+// and (received_at, id) > after, nil for none. Without CursorKey's entry a
+// cursor is strict: (T, min) and (T, max). The cursor in the listing's
+// direction keeps, with the entry at (rk, k), the entries at exactly T
+// that come after it: id k when rk = T, all of them when rk lies before T
+// in the listing's order. received_at has microseconds: a T between two
+// microseconds bounds as the microsecond below it with the max id, which
+// keeps exactly the entries strictly before or after T.
+func (s *Store) cursorBounds(ctx context.Context, q chatter.LedgerQuery) (before, after *cursorBound, err error) {
+	bound := func(t time.Time, strict, all int64, keyed bool) (*cursorBound, error) {
+		if t.IsZero() {
+			return nil, nil
+		}
+		if u := t.Truncate(time.Microsecond); !u.Equal(t) {
+			return &cursorBound{u, maxID}, nil
+		}
+		if !keyed || q.CursorKey == (chatter.Key{}) {
+			return &cursorBound{t, strict}, nil
+		}
+		var rk time.Time
+		var id int64
+		err := s.pool.QueryRow(ctx, s.q(`SELECT received_at, id FROM {schema}chatter_messages
+			WHERE workspace = $1 AND source = $2 AND account = $3 AND chat_id = $4 AND message_id = $5 AND revision = $6`),
+			keyArgs(q.Workspace, q.CursorKey)...).Scan(&rk, &id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return &cursorBound{t, strict}, nil
+		case err != nil:
+			return nil, fmt.Errorf("cursor key %s: %w", q.CursorKey, err)
+		case rk.Equal(t):
+			return &cursorBound{t, id}, nil
+		case rk.After(t) != q.Oldest: // the entry is listed before t
+			return &cursorBound{t, all}, nil
+		}
+		return &cursorBound{t, strict}, nil
+	}
+	if before, err = bound(q.Before, minID, maxID, !q.Oldest); err != nil {
+		return nil, nil, err
+	}
+	if after, err = bound(q.After, maxID, minID, q.Oldest); err != nil {
+		return nil, nil, err
+	}
+	return before, after, nil
+}
+
 // ListEntries implements chatter.MessageStore: newest first (ties by
-// insertion order, newest first).
+// insertion order, the last first) or, with q.Oldest, oldest first (the
+// first saved first), within q's cursors.
 func (s *Store) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
 	limit, err := checkLedgerQuery(q)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list entries: %w", err)
 	}
+	if q.CursorKey != (chatter.Key{}) {
+		if err := checkCursorKey(q.CursorKey); err != nil {
+			return nil, fmt.Errorf("pgstore: list entries: cursor key: %w", err)
+		}
+	}
+	before, after, err := s.cursorBounds(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list entries: %w", err)
+	}
 	cond, args := ledgerWhere(q)
-	if !q.Before.IsZero() {
-		args = append(args, q.Before)
-		cond += " AND received_at < $" + strconv.Itoa(len(args))
+	for _, b := range []struct {
+		op string
+		c  *cursorBound
+	}{{"<", before}, {">", after}} {
+		if b.c != nil {
+			args = append(args, b.c.at, b.c.id)
+			cond += fmt.Sprintf(" AND (received_at, id) %s ($%d, $%d)", b.op, len(args)-1, len(args))
+		}
+	}
+	order := "received_at DESC, id DESC"
+	if q.Oldest {
+		order = "received_at, id"
 	}
 	cols := entryColumns
 	if q.WithMessage {
@@ -518,7 +609,7 @@ func (s *Store) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chat
 	}
 	args = append(args, limit)
 	rows, err := s.pool.Query(ctx, s.q(`SELECT `+cols+` FROM {schema}chatter_messages`+cond+
-		` ORDER BY received_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args))), args...)
+		` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args))), args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list entries: %w", err)
 	}

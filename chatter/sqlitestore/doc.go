@@ -59,6 +59,17 @@
 // recorded, indexed by workspace and ReceivedAt. Migrate fills both for rows
 // saved before the columns existed (see Store.Migrate).
 //
+// # Order
+//
+// ListEntries orders by (received_at, id), id being the order rows were
+// written in; the messages of one transaction (a SaveMessages batch, or
+// the SaveMessage calls one group commit joins) share one ReceivedAt.
+// Cursors are row-value bounds on that pair, so a page seeks into
+// chatter_messages_received or, for one state, chatter_messages_state. A
+// query with several States reads each state's range in order (at most
+// Limit rows each) and merges them, so the oldest waiting message costs a
+// few index reads however large the ledger (see BENCHMARKS.md).
+//
 // # Secrets and tenants
 //
 // Access and refresh tokens and session blobs are sealed with Config.Sealer,

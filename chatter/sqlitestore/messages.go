@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/chatterhq/sdk/chatter"
@@ -214,8 +217,11 @@ func (s *Store) writeMessages(ctx context.Context, tx *sql.Tx, ps []*prepared) (
 	defer stmt.Close()
 	results := make([]chatter.AcceptResult, len(ps))
 	var jobs []deliveryqueue.NewDelivery
+	// One ReceivedAt for the transaction's messages, as the other stores
+	// stamp a batch; ListEntries orders them by id, the order they are
+	// written in.
+	now := nanos(s.now())
 	for i, p := range ps {
-		now := nanos(s.now())
 		state, nextAt := chatter.StateFiltered, any(nil)
 		if p.opts.Verdict.Accept {
 			state, nextAt = chatter.StateQueued, now
@@ -339,8 +345,8 @@ func (s *Store) GetEntry(ctx context.Context, workspace string, key chatter.Key)
 	return e, nil
 }
 
-// ledgerWhere renders q's filters; withCursor adds q.Before.
-func ledgerWhere(q chatter.LedgerQuery, withCursor bool) (string, []any, error) {
+// ledgerWhere renders q's filters, not its cursors (see cursorWhere).
+func ledgerWhere(q chatter.LedgerQuery) (string, []any, error) {
 	if q.Workspace == "" {
 		return "", nil, invalidf("ledger query: empty workspace")
 	}
@@ -360,9 +366,6 @@ func ledgerWhere(q chatter.LedgerQuery, withCursor bool) (string, []any, error) 
 	}
 	if !q.To.IsZero() {
 		add("received_at < ?", nanos(q.To))
-	}
-	if withCursor && !q.Before.IsZero() {
-		add("received_at < ?", nanos(q.Before))
 	}
 	if len(q.States) > 0 {
 		ph := strings.TrimSuffix(strings.Repeat("?,", len(q.States)), ",")
@@ -394,27 +397,128 @@ func ledgerWhere(q chatter.LedgerQuery, withCursor bool) (string, []any, error) 
 	return b.String(), args, nil
 }
 
+// cursorWhere renders q's cursors (Before, After and CursorKey, see
+// chatter.LedgerQuery) as conditions starting with " AND ". The cursor in
+// the listing's direction becomes a row-value bound on (received_at, id),
+// the listing's order: with CursorKey's entry at (rk, k), entries at exactly
+// the cursor's time T are kept when they come after that entry, which is id
+// k when rk = T, all of them when rk lies before T in the listing's order,
+// and none of them (a strict cursor) otherwise or without the entry.
+func (s *Store) cursorWhere(ctx context.Context, q chatter.LedgerQuery) (string, []any, error) {
+	var b strings.Builder
+	var args []any
+	bound := func(op string, t time.Time, id int64) {
+		fmt.Fprintf(&b, " AND (received_at, id) %s (?, ?)", op)
+		args = append(args, nanos(t), id)
+	}
+	// With no key, the strict cursors: (received_at, id) < (T, min) is
+	// received_at < T, and (received_at, id) > (T, max) is received_at > T.
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Before.IsZero() {
+		id := lo
+		if !q.Oldest {
+			var err error
+			if id, err = s.cursorID(ctx, q, q.Before, lo, hi); err != nil {
+				return "", nil, err
+			}
+		}
+		bound("<", q.Before, id)
+	}
+	if !q.After.IsZero() {
+		id := hi
+		if q.Oldest {
+			var err error
+			if id, err = s.cursorID(ctx, q, q.After, hi, lo); err != nil {
+				return "", nil, err
+			}
+		}
+		bound(">", q.After, id)
+	}
+	return b.String(), args, nil
+}
+
+// cursorID is the id half of the row-value bound of the cursor t in the
+// listing's direction: strict without CursorKey's entry or when the entry
+// lies past t in the listing's order, all when it lies before t, and the
+// entry's own id when it was received at t.
+func (s *Store) cursorID(ctx context.Context, q chatter.LedgerQuery, t time.Time, strict, all int64) (int64, error) {
+	if q.CursorKey == (chatter.Key{}) {
+		return strict, nil
+	}
+	var received, id int64
+	err := s.db.QueryRowContext(ctx, `SELECT received_at, id FROM chatter_messages WHERE `+keyWhere,
+		keyArgs(q.Workspace, q.CursorKey)...).Scan(&received, &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return strict, nil
+	case err != nil:
+		return 0, fmt.Errorf("sqlitestore: list entries: cursor key %s: %w", q.CursorKey, err)
+	case received == nanos(t):
+		return id, nil
+	case (received > nanos(t)) != q.Oldest: // the entry is listed before t
+		return all, nil
+	}
+	return strict, nil
+}
+
 // ListEntries returns entries matching q, newest first (by ReceivedAt, then
-// by insertion order), at most q.Limit (default 100, at most 1000).
+// by insertion order, the last first) or, with q.Oldest, oldest first (the
+// first saved first), at most q.Limit (default 100, at most 1000), within
+// q's cursors.
 func (s *Store) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chatter.LedgerEntry, error) {
-	where, args, err := ledgerWhere(q, true)
+	if _, _, err := ledgerWhere(q); err != nil {
+		return nil, err
+	}
+	if q.CursorKey != (chatter.Key{}) {
+		if err := q.CursorKey.Validate(); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list entries: cursor key: %w", err)
+		}
+	}
+	limit, err := limitOf(q.Limit)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
+	cursor, cargs, err := s.cursorWhere(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	order := "received_at DESC, id DESC"
+	if q.Oldest {
+		order = "received_at, id"
+	}
 	cols := entryCols
 	if q.WithMessage {
 		cols += ", body, raw"
 	}
-	limit, err := limitOf(q.Limit)
-	if err != nil {
-		return nil, err
+	// One state reads chatter_messages_state in order from the cursor on.
+	// Several states in one IN list cannot: SQLite scans the workspace in
+	// order instead, filtering by state, which reads the whole ledger when
+	// the states are rare (the oldest waiting message, usually none). So
+	// each state reads its own ordered range, at most limit rows, and the
+	// ranges are merged.
+	states := slices.Compact(slices.Sorted(slices.Values(q.States)))
+	var query string
+	var args []any
+	if len(states) > 1 && len(states) <= len(chatter.AllStates) {
+		parts := make([]string, len(states))
+		for i, st := range states {
+			one := q
+			one.States = []chatter.State{st}
+			where, wargs, _ := ledgerWhere(one)
+			parts[i] = `SELECT * FROM (SELECT id, ` + cols + ` FROM chatter_messages WHERE ` + where + cursor +
+				` ORDER BY ` + order + ` LIMIT ?)`
+			args = append(append(append(args, wargs...), cargs...), limit)
+		}
+		query = `SELECT ` + cols + ` FROM (` + strings.Join(parts, ` UNION ALL `) + `) ORDER BY ` + order + ` LIMIT ?`
+	} else {
+		where, wargs, _ := ledgerWhere(q)
+		query = `SELECT ` + cols + ` FROM chatter_messages WHERE ` + where + cursor + ` ORDER BY ` + order + ` LIMIT ?`
+		args = append(append(args, wargs...), cargs...)
 	}
-	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM chatter_messages WHERE `+where+
-		` ORDER BY received_at DESC, id DESC LIMIT ?`, args...)
+	rows, err := s.db.QueryContext(ctx, query, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list entries: %w", err)
 	}
@@ -433,10 +537,10 @@ func (s *Store) ListEntries(ctx context.Context, q chatter.LedgerQuery) ([]*chat
 	return out, nil
 }
 
-// CountEntries counts entries matching q by state, ignoring q.Limit and
-// q.Before. States with no entries are absent from the map.
+// CountEntries counts entries matching q by state, ignoring q.Limit, the
+// order and the cursors (Before, After, CursorKey). States with no entries are absent from the map.
 func (s *Store) CountEntries(ctx context.Context, q chatter.LedgerQuery) (map[chatter.State]int, error) {
-	where, args, err := ledgerWhere(q, false)
+	where, args, err := ledgerWhere(q)
 	if err != nil {
 		return nil, err
 	}

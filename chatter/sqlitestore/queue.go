@@ -198,7 +198,7 @@ func (l ledger) StartRound(ctx context.Context, tx *sql.Tx, id, round int64, now
 
 func (l ledger) DeadBatch(ctx context.Context, tx *sql.Tx, q chatter.LedgerQuery, afterID int64, limit int) ([]*deliveryqueue.Row, error) {
 	q.States = []chatter.State{chatter.StateDead}
-	where, args, err := ledgerWhere(q, false)
+	where, args, err := ledgerWhere(q)
 	if err != nil {
 		return nil, err
 	}
