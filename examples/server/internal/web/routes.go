@@ -30,7 +30,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /notifications", s.adminOnly(s.placeholder("notifications")))
 	mux.HandleFunc("GET /deliveries", s.signedIn(s.placeholder("deliveries")))
 	mux.HandleFunc("GET /admin/logs", s.signedIn(s.placeholder("logs")))
-	mux.HandleFunc("GET /diagnostics", s.adminOnly(s.placeholder("diagnostics")))
+	mux.HandleFunc("GET /diagnostics", s.adminOnly(s.diagnosticsShow))
+	mux.HandleFunc("POST /diagnostics/run", s.adminOnly(s.diagnosticsRun))
+	mux.HandleFunc("GET /diagnostics/bundle", s.adminOnly(s.diagnosticsBundle))
 
 	// Профиль: one's own language, password and sessions.
 	mux.HandleFunc("GET /profile", s.signedIn(s.profileShow))
