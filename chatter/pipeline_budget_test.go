@@ -110,7 +110,11 @@ func TestPipelineSurvivesFiveMinuteOutage(t *testing.T) {
 	}
 	_, err := p.AcceptBatch(t.Context(), ms)
 	require.NoError(t, err)
-	runSim(t, p, clock, 2*time.Second, 2*time.Hour, func() bool { return states(t, store, "ws")[chatter.StateDelivered] == n })
+	// Notifications are sent after the outcomes, by workers of their own:
+	// the pipeline runs until they are out too.
+	runSim(t, p, clock, 2*time.Second, 2*time.Hour, func() bool {
+		return states(t, store, "ws")[chatter.StateDelivered] == n && len(notes.Notifications()) >= n
+	})
 	if d := cmp.Diff(map[chatter.State]int{chatter.StateDelivered: n}, states(t, store, "ws")); d != "" {
 		t.Errorf("ledger after the outage (-want +got):\n%s", d)
 	}
@@ -137,7 +141,9 @@ func TestPipelineAuthOutageSnoozesWithoutSpendingBudget(t *testing.T) {
 		_, err := p.Accept(t.Context(), chattertest.NewMessage("ws", -200, int64(i+1), ""))
 		require.NoError(t, err)
 	}
-	runSim(t, p, clock, 30*time.Second, 48*time.Hour, func() bool { return states(t, store, "ws")[chatter.StateDelivered] == n })
+	runSim(t, p, clock, 30*time.Second, 48*time.Hour, func() bool {
+		return states(t, store, "ws")[chatter.StateDelivered] == n && len(notes.Notifications()) >= n+1
+	})
 	for i := range n {
 		k := chattertest.NewMessage("ws", -200, int64(i+1), "").Key
 		e, err := store.GetEntry(t.Context(), "ws", k)
@@ -179,7 +185,9 @@ func TestPipelineBudgetSpentGoesDead(t *testing.T) {
 	require.NoError(t, err)
 	received, err := store.GetEntry(t.Context(), "ws", m.Key)
 	require.NoError(t, err)
-	runSim(t, p, clock, 20*time.Second, 6*time.Hour, func() bool { return states(t, store, "ws")[chatter.StateDead] == 1 })
+	runSim(t, p, clock, 20*time.Second, 6*time.Hour, func() bool {
+		return states(t, store, "ws")[chatter.StateDead] == 1 && len(notes.Notifications()) >= 1
+	})
 	e, err := store.GetEntry(t.Context(), "ws", m.Key)
 	require.NoError(t, err)
 	require.Equal(t, chatter.ClassTransient, e.ErrorClass)
