@@ -454,24 +454,35 @@ type Event struct {
 	Attrs      map[string]string `json:"attrs,omitempty"`
 }
 
-// EventQuery selects events. Workspace is required.
+// EventQuery selects events. Workspace is required; zero fields match
+// everything, and the filters combine with AND.
 type EventQuery struct {
 	Workspace  string
 	From, To   time.Time // Time in [From, To)
 	MinLevel   *slog.Level
 	Category   string
 	ErrorClass ErrorClass
-	Limit      int   // 0 means 100; at most 1000
-	BeforeID   int64 // cursor: events with ID < BeforeID
+	// Source selects events whose Source equals it.
+	Source string
+	// Text selects events whose Text contains it, matched as
+	// LedgerQuery.Text is (FoldText on both sides, no index); it must be
+	// valid UTF-8.
+	Text     string
+	Limit    int   // 0 means 100; at most 1000
+	BeforeID int64 // cursor: events with ID < BeforeID
 }
 
 // EventStore keeps the event log.
 type EventStore interface {
 	// AppendEvents stores events in one transaction.
 	AppendEvents(ctx context.Context, events []Event) error
-	// ListEvents returns events matching q, newest first.
+	// ListEvents returns at most q.Limit events matching q, newest (highest
+	// ID) first. A q without Workspace, with a negative Limit or with Text
+	// that is not UTF-8 is refused with ErrInvalid.
 	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
-	// CountEvents counts events matching q by error class ("" for none).
+	// CountEvents counts events matching q by error class ("" for none),
+	// ignoring Limit and BeforeID. A q without Workspace or with Text that
+	// is not UTF-8 is refused with ErrInvalid.
 	CountEvents(ctx context.Context, q EventQuery) (map[ErrorClass]int, error)
 	// PruneEvents deletes events older than before in every workspace
 	// (retention) and returns how many it deleted.

@@ -130,7 +130,12 @@
 //   - Checkpoints are listed by source, account, chat id.
 //   - Events: listed newest (highest ID) first; a zero Time is stamped with
 //     the store's clock; AppendEvents is all-or-nothing; CountEvents ignores
-//     Limit and BeforeID; PruneEvents spans workspaces.
+//     Limit and BeforeID; PruneEvents spans workspaces. Source is equality
+//     (case kept, no prefix match); Text (Events/SourceAndText) matches as
+//     LedgerQuery.Text does (FoldText containment, % and _ literal), both
+//     combine with every filter, the cursor and CountEvents and never cross
+//     workspaces; Text that is not UTF-8 is ErrInvalid in ListEvents and
+//     CountEvents, and so is a negative Limit in ListEvents.
 //   - Settings are listed by key; the prefix is literal (no LIKE wildcards).
 //   - Rate budget: keys are independent; Penalize never moves a key back.
 //

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatterhq/sdk/chatter"
 )
@@ -456,6 +457,12 @@ func (s *MemStore) ListCheckpoints(ctx context.Context, workspace string, source
 
 // ---- events ----
 
+// memEvent is a stored event with the folded copy of its text.
+type memEvent struct {
+	chatter.Event
+	fold string // chatter.FoldText(Text), for EventQuery.Text
+}
+
 // AppendEvents implements chatter.EventStore. IDs increase in append order;
 // an event with a zero Time is stamped with the store's clock.
 func (s *MemStore) AppendEvents(ctx context.Context, events []chatter.Event) error {
@@ -477,7 +484,7 @@ func (s *MemStore) AppendEvents(ctx context.Context, events []chatter.Event) err
 			ev.Time = now
 		}
 		ev.Attrs = maps.Clone(ev.Attrs)
-		s.events = append(s.events, &ev)
+		s.events = append(s.events, &memEvent{Event: ev, fold: chatter.FoldText(ev.Text)})
 	}
 	return nil
 }
@@ -485,6 +492,9 @@ func (s *MemStore) AppendEvents(ctx context.Context, events []chatter.Event) err
 func checkEventQuery(q chatter.EventQuery) (int, error) {
 	if err := needWorkspace(q.Workspace); err != nil {
 		return 0, err
+	}
+	if !utf8.ValidString(q.Text) {
+		return 0, invalidf("text", "текст для поиска не в кодировке UTF-8", "search text is not valid UTF-8")
 	}
 	switch {
 	case q.Limit < 0:
@@ -497,7 +507,20 @@ func checkEventQuery(q chatter.EventQuery) (int, error) {
 	return q.Limit, nil
 }
 
-func eventMatches(ev *chatter.Event, q chatter.EventQuery) bool {
+// eventFilter is an EventQuery prepared for matching many events.
+type eventFilter struct {
+	q       chatter.EventQuery
+	pattern string // chatter.FoldText(q.Text)
+}
+
+func newEventFilter(q chatter.EventQuery) eventFilter {
+	return eventFilter{q: q, pattern: chatter.FoldText(q.Text)}
+}
+
+// matches reports whether ev matches f's query, ignoring Limit and the
+// cursor.
+func (ev *memEvent) matches(f eventFilter) bool {
+	q := &f.q
 	switch {
 	case ev.Workspace != q.Workspace:
 	case !q.From.IsZero() && ev.Time.Before(q.From):
@@ -505,6 +528,8 @@ func eventMatches(ev *chatter.Event, q chatter.EventQuery) bool {
 	case q.MinLevel != nil && ev.Level < *q.MinLevel:
 	case q.Category != "" && ev.Category != q.Category:
 	case q.ErrorClass != "" && ev.ErrorClass != q.ErrorClass:
+	case q.Source != "" && ev.Source != q.Source:
+	case q.Text != "" && !strings.Contains(ev.fold, f.pattern):
 	default:
 		return true
 	}
@@ -522,11 +547,12 @@ func (s *MemStore) ListEvents(ctx context.Context, q chatter.EventQuery) ([]chat
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	f := newEventFilter(q)
 	var out []chatter.Event
 	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
 		ev := s.events[i]
-		if (q.BeforeID == 0 || ev.ID < q.BeforeID) && eventMatches(ev, q) {
-			c := *ev
+		if (q.BeforeID == 0 || ev.ID < q.BeforeID) && ev.matches(f) {
+			c := ev.Event
 			c.Attrs = maps.Clone(ev.Attrs)
 			out = append(out, c)
 		}
@@ -545,9 +571,10 @@ func (s *MemStore) CountEvents(ctx context.Context, q chatter.EventQuery) (map[c
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	f := newEventFilter(q)
 	out := make(map[chatter.ErrorClass]int)
 	for _, ev := range s.events {
-		if eventMatches(ev, q) {
+		if ev.matches(f) {
 			out[ev.ErrorClass]++
 		}
 	}
@@ -562,7 +589,7 @@ func (s *MemStore) PruneEvents(ctx context.Context, before time.Time) (int, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.events)
-	s.events = slices.DeleteFunc(s.events, func(ev *chatter.Event) bool { return ev.Time.Before(before) })
+	s.events = slices.DeleteFunc(s.events, func(ev *memEvent) bool { return ev.Time.Before(before) })
 	return n - len(s.events), nil
 }
 

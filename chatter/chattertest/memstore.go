@@ -43,7 +43,7 @@ type MemStore struct {
 	sessions    map[wsName][]byte
 	leases      map[wsName]*memLease
 	checkpoints map[checkpointKey]*chatter.Checkpoint
-	events      []*chatter.Event // in ID order
+	events      []*memEvent // in ID order
 	settings    map[wsName]*chatter.Setting
 	budgets     map[wsName]time.Time // theoretical arrival time per key
 	endedJobs   map[*memEntry]bool   // entries whose job ended outside Chatter, for the reconcile sweep

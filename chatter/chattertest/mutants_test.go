@@ -77,6 +77,71 @@ var mutants = []mutant{
 			}
 		}}
 	}},
+	{"event-source-ignored", "Events/SourceAndText", func(s *chattertest.MemStore) chatter.Store {
+		return eventMutant{MemStore: s, change: func(q *chatter.EventQuery) { q.Source = "" }}
+	}},
+	{"event-text-ignored", "Events/SourceAndText", func(s *chattertest.MemStore) chatter.Store {
+		return eventMutant{MemStore: s, change: func(q *chatter.EventQuery) { q.Text = "" }}
+	}},
+	{"event-text-ascii-case-only", "Events/SourceAndText", func(s *chattertest.MemStore) chatter.Store {
+		return eventMutant{MemStore: s, text: func(text, p string) bool { return strings.Contains(asciiLower(text), asciiLower(p)) }}
+	}},
+	{"event-text-like-wildcards", "Events/SourceAndText", func(s *chattertest.MemStore) chatter.Store {
+		return eventMutant{MemStore: s, text: likeMatch}
+	}},
+}
+
+// eventMutant changes every event query (change) or matches EventQuery.Text
+// by its own (wrong) rule (text) instead of MemStore's.
+type eventMutant struct {
+	*chattertest.MemStore
+	change func(q *chatter.EventQuery)
+	text   func(text, pattern string) bool
+}
+
+func (s eventMutant) find(ctx context.Context, q chatter.EventQuery) ([]chatter.Event, error) {
+	if s.change != nil {
+		s.change(&q)
+	}
+	if s.text == nil || q.Text == "" || !utf8.ValidString(q.Text) || q.Limit < 0 {
+		return s.MemStore.ListEvents(ctx, q)
+	}
+	pattern, limit := q.Text, cmp.Or(q.Limit, 100)
+	q.Text, q.Limit = "", 1000
+	list, err := s.MemStore.ListEvents(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []chatter.Event
+	for _, e := range list {
+		if s.text(e.Text, pattern) && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (s eventMutant) ListEvents(ctx context.Context, q chatter.EventQuery) ([]chatter.Event, error) {
+	return s.find(ctx, q)
+}
+
+func (s eventMutant) CountEvents(ctx context.Context, q chatter.EventQuery) (map[chatter.ErrorClass]int, error) {
+	if s.change != nil {
+		s.change(&q)
+	}
+	if s.text == nil {
+		return s.MemStore.CountEvents(ctx, q)
+	}
+	q.Limit, q.BeforeID = 1000, 0
+	list, err := s.find(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[chatter.ErrorClass]int{}
+	for _, e := range list {
+		out[e.ErrorClass]++
+	}
+	return out, nil
 }
 
 // ledgerMutant changes every ListEntries query before MemStore answers it.

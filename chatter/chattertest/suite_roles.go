@@ -577,6 +577,7 @@ var eventTests = []storeTest{
 	{"Count", testEventsCount},
 	{"Prune", testEventsPrune},
 	{"Invalid", testEventsInvalid},
+	{"SourceAndText", testEventsSourceText},
 }
 
 func eventFixture(ws string) []chatter.Event {

@@ -2,6 +2,7 @@ package chattertest
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatterhq/sdk/chatter"
@@ -252,4 +254,150 @@ func nonZero(m map[chatter.State]int) map[chatter.State]int {
 		}
 	}
 	return out
+}
+
+// eventSearchFixture is the event log of the source and text filter cases,
+// numbered 1..11 in append order, one minute apart from BaseTime.
+var eventSearchFixture = []struct {
+	source, category string
+	level            slog.Level
+	class            chatter.ErrorClass
+	text             string
+}{
+	1:  {"tgbot", "source", slog.LevelInfo, "", "Бот ПОДКЛЮЧЁН к чату"},
+	2:  {"tgparse", "source", slog.LevelWarn, "", "парсер: сессия истекла, бот не трогаем"},
+	3:  {"amocrm", "delivery", slog.LevelError, chatter.ClassAuth, "Токен amoCRM ОТОЗВАН"},
+	4:  {"amocrm", "delivery", slog.LevelWarn, chatter.ClassRateLimited, "скидка 100% не применена"},
+	5:  {"amocrm", "delivery", slog.LevelInfo, "", "скидка 100 процентов"},
+	6:  {"tgbot", "delivery", slog.LevelError, chatter.ClassMapping, "поле ремонт_квартиры не заполнено"},
+	7:  {"tgbot", "delivery", slog.LevelInfo, "", "ремонтXквартиры: сделка создана"},
+	8:  {"tgbot2", "source", slog.LevelInfo, "", "бот №2 подключён"},
+	9:  {"", "auth", slog.LevelInfo, "", "вход администратора"},
+	10: {"TGBOT", "source", slog.LevelInfo, "", "Σοφία: ΣΟΦΊΑ"},
+	11: {"tgbot", "source", slog.LevelInfo, "", "ещё\nодин   бот"},
+}
+
+// testEventsSourceText: EventQuery.Source is equality, EventQuery.Text is
+// FoldText containment as LedgerQuery.Text (any alphabet's case, ё as е,
+// % and _ literal); both combine with every other filter, the cursor and
+// CountEvents, and never cross workspaces.
+func testEventsSourceText(t *testing.T, s chatter.Store) {
+	const ws = "ws-main"
+	byText := map[string]int64{}
+	var evs []chatter.Event
+	for n, f := range eventSearchFixture {
+		if n == 0 {
+			continue
+		}
+		evs = append(evs, chatter.Event{Workspace: ws, Time: BaseTime.Add(time.Duration(n) * time.Minute), Level: f.level,
+			Category: f.category, ErrorClass: f.class, Source: f.source, Text: f.text})
+		byText[f.text] = int64(n)
+	}
+	require.NoError(t, s.AppendEvents(t.Context(), evs[:5]))
+	// Look-alikes in another workspace, appended in between.
+	require.NoError(t, s.AppendEvents(t.Context(), []chatter.Event{
+		{Workspace: "ws-other", Level: slog.LevelInfo, Source: "tgbot", Text: "Бот подключён"},
+		{Workspace: "ws-other", Level: slog.LevelWarn, Source: "amocrm", Text: "100%"},
+		{Workspace: "ws-other", Level: slog.LevelError, Source: "tgbot", Text: "ремонт_квартиры"},
+	}))
+	require.NoError(t, s.AppendEvents(t.Context(), evs[5:]))
+
+	list := func(q chatter.EventQuery) []int64 {
+		t.Helper()
+		got, err := s.ListEvents(t.Context(), q)
+		require.NoError(t, err, "ListEvents(%+v)", q)
+		var ids []int64
+		for i, e := range got {
+			require.Equal(t, q.Workspace, e.Workspace, "ListEvents crossed workspaces")
+			if i > 0 {
+				require.Less(t, e.ID, got[i-1].ID, "ListEvents is not newest first")
+			}
+			n, ok := byText[e.Text]
+			require.True(t, ok, "ListEvents returned an event not appended to %s: %+v", q.Workspace, e)
+			ids = append(ids, n)
+		}
+		return ids
+	}
+	all := []int64{11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
+	warn := slog.LevelWarn
+	cases := []struct {
+		name string
+		q    chatter.EventQuery
+		want []int64
+	}{
+		{"source", chatter.EventQuery{Source: "tgbot"}, []int64{11, 7, 6, 1}},
+		{"another source", chatter.EventQuery{Source: "amocrm"}, []int64{5, 4, 3}},
+		{"source is not a prefix", chatter.EventQuery{Source: "tg"}, nil},
+		{"source keeps its case", chatter.EventQuery{Source: "TGBOT"}, []int64{10}},
+		{"source nobody has", chatter.EventQuery{Source: "webhook"}, nil},
+		{"Cyrillic case and ё", chatter.EventQuery{Text: "подключен"}, []int64{8, 1}},
+		{"Cyrillic upper case", chatter.EventQuery{Text: "БОТ"}, []int64{11, 8, 2, 1}},
+		{"mixed case, Latin and Cyrillic", chatter.EventQuery{Text: "токен AMOCRM отозван"}, []int64{3}},
+		{"percent is literal", chatter.EventQuery{Text: "100%"}, []int64{4}},
+		{"percent alone", chatter.EventQuery{Text: "%"}, []int64{4}},
+		{"underscore is literal", chatter.EventQuery{Text: "ремонт_квартиры"}, []int64{6}},
+		{"underscore alone", chatter.EventQuery{Text: "_"}, []int64{6}},
+		{"a phrase across a line break and spaces", chatter.EventQuery{Text: "еще один бот"}, []int64{11}},
+		{"Greek", chatter.EventQuery{Text: "σοφία: σοφία"}, []int64{10}},
+		{"nothing", chatter.EventQuery{Text: "нет такого"}, nil},
+		{"folds to nothing", chatter.EventQuery{Text: "\u200b"}, all},
+		{"source and text", chatter.EventQuery{Source: "tgbot", Text: "бот"}, []int64{11, 1}},
+		{"source, text and category", chatter.EventQuery{Source: "tgbot", Text: "КВАРТИР", Category: "delivery"}, []int64{7, 6}},
+		{"text and category", chatter.EventQuery{Text: "100", Category: "delivery"}, []int64{5, 4}},
+		{"text and another category", chatter.EventQuery{Text: "бот", Category: "delivery"}, nil},
+		{"text and level", chatter.EventQuery{Text: "бот", MinLevel: &warn}, []int64{2}},
+		{"source, text and error class", chatter.EventQuery{Source: "amocrm", Text: "ТОКЕН", ErrorClass: chatter.ClassAuth}, []int64{3}},
+		{"source, text and another error class", chatter.EventQuery{Source: "amocrm", Text: "токен", ErrorClass: chatter.ClassMapping}, nil},
+		{"source, text and a time window", chatter.EventQuery{Source: "amocrm", Text: "скидка",
+			From: BaseTime.Add(4 * time.Minute), To: BaseTime.Add(5 * time.Minute)}, []int64{4}},
+		{"source, text and Limit", chatter.EventQuery{Source: "amocrm", Text: "скидка", Limit: 1}, []int64{5}},
+	}
+	for _, c := range cases {
+		q := c.q
+		q.Workspace = ws
+		if d := cmp.Diff(c.want, list(q), cmpNilEmpty); d != "" {
+			t.Errorf("ListEvents(%s) (-want +got):\n%s", c.name, d)
+		}
+		if q.Limit > 0 {
+			continue // CountEvents ignores Limit: checked below
+		}
+		counts, err := s.CountEvents(t.Context(), q)
+		require.NoError(t, err, "CountEvents(%s)", c.name)
+		want := map[chatter.ErrorClass]int{}
+		for _, n := range c.want {
+			want[eventSearchFixture[n].class]++
+		}
+		if d := cmp.Diff(want, counts, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("CountEvents(%s) (-want +got):\n%s", c.name, d)
+		}
+	}
+	// Paging by BeforeID keeps the filters.
+	page, err := s.ListEvents(t.Context(), chatter.EventQuery{Workspace: ws, Source: "amocrm", Text: "скидка", Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	if d := cmp.Diff([]int64{4}, list(chatter.EventQuery{Workspace: ws, Source: "amocrm", Text: "скидка", BeforeID: page[0].ID})); d != "" {
+		t.Errorf("ListEvents(source, text, the next page) (-want +got):\n%s", d)
+	}
+	counts, err := s.CountEvents(t.Context(), chatter.EventQuery{Workspace: ws, Source: "amocrm", Text: "скидка", Limit: 1, BeforeID: page[0].ID})
+	require.NoError(t, err)
+	require.Equal(t, map[chatter.ErrorClass]int{"": 1, chatter.ClassRateLimited: 1}, counts, "CountEvents ignores Limit and BeforeID")
+
+	// The other workspace finds only its own events.
+	other, err := s.ListEvents(t.Context(), chatter.EventQuery{Workspace: "ws-other", Source: "tgbot", Text: "ПОДКЛЮЧЕН"})
+	require.NoError(t, err)
+	require.Len(t, other, 1)
+	require.Equal(t, "Бот подключён", other[0].Text)
+	counts, err = s.CountEvents(t.Context(), chatter.EventQuery{Workspace: "ws-other", Text: "%"})
+	require.NoError(t, err)
+	require.Equal(t, map[chatter.ErrorClass]int{"": 1}, counts, "CountEvents(ws-other, %%)")
+
+	// Text that is not UTF-8 and a negative Limit are refused.
+	_, err = s.ListEvents(t.Context(), chatter.EventQuery{Workspace: ws, Text: "бот\xff"})
+	wantErr(t, "ListEvents(Text not UTF-8)", err, chatter.ErrInvalid)
+	_, err = s.CountEvents(t.Context(), chatter.EventQuery{Workspace: ws, Text: "\xff"})
+	wantErr(t, "CountEvents(Text not UTF-8)", err, chatter.ErrInvalid)
+	_, err = s.ListEvents(t.Context(), chatter.EventQuery{Workspace: ws, Limit: -1})
+	wantErr(t, "ListEvents(Limit -1)", err, chatter.ErrInvalid)
+	_, err = s.ListEvents(t.Context(), chatter.EventQuery{Workspace: ws, Source: "tgbot", Text: "бот", Limit: -1})
+	wantErr(t, "ListEvents(Source, Text, Limit -1)", err, chatter.ErrInvalid)
 }

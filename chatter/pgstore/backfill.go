@@ -29,13 +29,23 @@ const backfillRows = 500
 
 // backfill fills the columns that migration 0006 added for rows written
 // before it (or by an older version since): text_fold from the message's
-// text and, for delivered rows, new_lead from the result. Each batch is one
+// text and, for delivered rows, new_lead from the result; then the events'
+// text_fold of migration 0008 (backfillEvents). Each batch is one
 // transaction that locks the rows it fills (FOR UPDATE, in id order): an
 // instance migrating at the same time waits for those rows, finds them
 // filled and moves on to the next ones, so no row is filled twice and no
 // two backfills deadlock; an interrupted backfill resumes where it stopped.
-// It returns how many rows it filled.
+// It returns how many ledger rows and events it filled.
 func (s *Store) backfill(ctx context.Context) (int, error) {
+	n, err := s.backfillMessages(ctx)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.backfillEvents(ctx)
+	return n + m, err
+}
+
+func (s *Store) backfillMessages(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n, err := s.backfillBatch(ctx)
@@ -126,4 +136,63 @@ func foldRow(body []byte, state chatter.State, result []byte) (fold string, lead
 		lead = newLead(state, r)
 	}
 	return foldText(m.Text), lead, ok
+}
+
+// backfillEvents fills text_fold of the events appended before migration
+// 0008 (or by an older version since), as backfillMessages fills the
+// ledger's, and returns how many it filled.
+func (s *Store) backfillEvents(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.backfillEventBatch(ctx)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("pgstore: backfill searchable event text: %w", err)
+		}
+		if n == 0 {
+			if total > 0 {
+				s.log.InfoContext(ctx, "pgstore: backfilled searchable event text", slog.Int("events", total))
+			}
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) backfillEventBatch(ctx context.Context) (int, error) {
+	var (
+		ids   []int64
+		folds []string
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		ids, folds = ids[:0], folds[:0]
+		rows, err := tx.Query(ctx, s.q(`SELECT id, text FROM {schema}chatter_events
+			WHERE text_fold IS NULL ORDER BY id LIMIT $1 FOR UPDATE`), backfillRows)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var text string
+			if err := rows.Scan(&id, &text); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, folds = append(ids, id), append(folds, foldText(text))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, s.q(`UPDATE {schema}chatter_events AS e SET text_fold = u.fold
+			FROM unnest($1::bigint[], $2::text[]) AS u(id, fold)
+			WHERE e.id = u.id`), ids, folds)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }

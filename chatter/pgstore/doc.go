@@ -65,7 +65,9 @@
 // would need the pg_trgm extension and slow every insert); the workspace's
 // others bound the scan. LedgerQuery.NewLead reads a mark set when the
 // delivery's outcome is recorded, indexed by workspace and ReceivedAt.
-// Migrate fills both for rows saved before the columns existed, in batches
+// EventQuery.Text matches the events' folded copies the same way, and
+// EventQuery.Source reads an index by workspace, source and ID. Migrate
+// fills the copies for rows saved before the columns existed, in batches
 // shared by the instances migrating at once.
 //
 // Schema: Config.Schema names the PostgreSQL schema of pgstore's tables

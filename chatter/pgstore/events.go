@@ -63,10 +63,10 @@ func (s *Store) AppendEvents(ctx context.Context, events []chatter.Event) error 
 				at = now
 			}
 			b.Queue(s.q(`INSERT INTO {schema}chatter_events
-				(workspace, at, level, category, error_class, source, message_key, text, attrs)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
+				(workspace, at, level, category, error_class, source, message_key, text, attrs, text_fold)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
 				e.Workspace, at.UTC().Truncate(time.Microsecond), int(e.Level), e.Category, string(e.ErrorClass),
-				e.Source, e.MessageKey, e.Text, attrs)
+				e.Source, e.MessageKey, e.Text, attrs, foldText(e.Text))
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("pgstore: append events: %w", err)
@@ -79,10 +79,13 @@ func checkEventQuery(q chatter.EventQuery) (int, error) {
 	if err := needWorkspace(q.Workspace); err != nil {
 		return 0, err
 	}
-	for _, f := range []struct{ name, v string }{{"category", q.Category}, {"error_class", string(q.ErrorClass)}} {
+	for _, f := range []struct{ name, v string }{{"category", q.Category}, {"error_class", string(q.ErrorClass)}, {"source", q.Source}} {
 		if err := checkText(f.name, f.v); err != nil {
 			return 0, err
 		}
+	}
+	if err := checkPattern(q.Text); err != nil {
+		return 0, err
 	}
 	switch {
 	case q.Limit < 0:
@@ -112,6 +115,13 @@ func eventWhere(q chatter.EventQuery) (string, []any) {
 	}
 	if q.ErrorClass != "" {
 		w.add("error_class = ?", string(q.ErrorClass))
+	}
+	if q.Source != "" {
+		w.add("source = ?", q.Source) // see chatter_events_source
+	}
+	if p := foldText(q.Text); p != "" {
+		// strpos is a plain substring search: % and _ are literal.
+		w.add("strpos(text_fold, ?) > 0", p)
 	}
 	return w.sql(), w.args
 }

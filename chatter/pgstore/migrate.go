@@ -63,11 +63,11 @@ func loadMigrations() ([]migration, error) {
 // schema. A second instance waits for the lock and finds nothing left to do.
 //
 // Then it fills the searchable copies that later migrations added (the
-// folded text of LedgerQuery.Text, the new-lead mark of LedgerQuery.NewLead)
-// for rows written before them or by an older version, 500 rows per
-// transaction; instances migrating at once share the work, and an
-// interrupted run resumes. On a large ledger this makes the first start
-// after an upgrade take longer (see BENCHMARKS.md).
+// folded text of LedgerQuery.Text and of EventQuery.Text, the new-lead mark
+// of LedgerQuery.NewLead) for rows written before them or by an older
+// version, 500 rows per transaction; instances migrating at once share the
+// work, and an interrupted run resumes. On a large ledger this makes the
+// first start after an upgrade take longer (see BENCHMARKS.md).
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {

@@ -134,27 +134,43 @@ func oldSchemaAt(t *testing.T, pool *pgxpool.Pool, schema string, upTo int) stri
 	return prefix
 }
 
-// backfillLog collects the "rows" attribute of the backfill's log lines.
+// backfillLog collects the "rows" attribute of the ledger backfill's log
+// lines and the "events" attribute of the event backfill's.
 type backfillLog struct {
-	mu   sync.Mutex
-	rows int64
+	mu     sync.Mutex
+	rows   int64
+	events int64
 }
 
 func (l *backfillLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *backfillLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *backfillLog) WithGroup(string) slog.Handler            { return l }
 func (l *backfillLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message == "pgstore: backfilled searchable text" {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "rows" {
-				l.mu.Lock()
-				l.rows += a.Value.Int64()
-				l.mu.Unlock()
-			}
-			return true
-		})
+	var into *int64
+	var key string
+	switch r.Message {
+	case "pgstore: backfilled searchable text":
+		into, key = &l.rows, "rows"
+	case "pgstore: backfilled searchable event text":
+		into, key = &l.events, "events"
+	default:
+		return nil
 	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			l.mu.Lock()
+			*into += a.Value.Int64()
+			l.mu.Unlock()
+		}
+		return true
+	})
 	return nil
+}
+
+func (l *backfillLog) eventTotal() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.events
 }
 
 func (l *backfillLog) total() int64 {
@@ -275,5 +291,90 @@ func TestUpgradeBackfillsSearch(t *testing.T) {
 	require.NoError(t, err)
 	if d := cmp.Diff([]int64{6}, ids(chatter.LedgerQuery{Workspace: "ws", Text: "ремонт под"})); d != "" {
 		t.Errorf("a message saved after the upgrade (-want +got):\n%s", d)
+	}
+}
+
+// An event log the pgstore of migration 0007 wrote upgrades in place: two
+// instances migrating it at once add text_fold and fill it, in batches,
+// each event exactly once; then the old events are found by text in any
+// case and by source.
+func TestUpgradeBackfillsEventSearch(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := newSchema(t)
+	setup := openPool(t, schema, 4)
+	prefix := oldSchemaAt(t, setup, schema, 7)
+	type oldEvent struct{ ws, source, text string }
+	evs := []oldEvent{
+		{"ws", "amocrm", "Токен amoCRM ОТОЗВАН"},
+		{"ws", "tgbot", "Бот ПОДКЛЮЧЁН"},
+		{"ws", "tgbot", "скидка 100%"},
+		{"ws-other", "amocrm", "токен отозван"},
+	}
+	const bulk = 1203 // several batches of 500
+	for i := range bulk {
+		evs = append(evs, oldEvent{"ws-bulk", "tgparse", fmt.Sprintf("Сообщение №%d", i+1)})
+	}
+	base := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	b := &pgx.Batch{}
+	for i, e := range evs {
+		b.Queue(`INSERT INTO `+prefix+`chatter_events (workspace, at, level, category, source, text) VALUES ($1, $2, 0, 'source', $3, $4)`,
+			e.ws, base.Add(time.Duration(i)*time.Millisecond), e.source, e.text)
+	}
+	require.NoError(t, setup.SendBatch(ctx, b).Close())
+
+	var logs backfillLog
+	stores := make([]*pgstore.Store, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range stores {
+		s, err := pgstore.New(openPool(t, schema, 4), pgstore.Config{Schema: schema, Logger: slog.New(&logs)})
+		require.NoError(t, err)
+		stores[i] = s
+		wg.Go(func() { errs[i] = s.Migrate(ctx) })
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	require.Equal(t, int64(len(evs)), logs.eventTotal(), "events filled by both instances together: each exactly once")
+	require.Zero(t, count(t, setup, `SELECT count(*) FROM `+prefix+`chatter_events WHERE text_fold IS NULL`))
+
+	s := stores[0]
+	texts := func(q chatter.EventQuery) []string {
+		t.Helper()
+		list, err := s.ListEvents(ctx, q)
+		require.NoError(t, err)
+		out := []string{}
+		for _, e := range list {
+			out = append(out, e.Text)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		q    chatter.EventQuery
+		want []string
+	}{
+		{chatter.EventQuery{Workspace: "ws", Text: "ТОКЕН"}, []string{"Токен amoCRM ОТОЗВАН"}},
+		{chatter.EventQuery{Workspace: "ws", Text: "подключен"}, []string{"Бот ПОДКЛЮЧЁН"}},
+		{chatter.EventQuery{Workspace: "ws", Source: "tgbot"}, []string{"скидка 100%", "Бот ПОДКЛЮЧЁН"}},
+		{chatter.EventQuery{Workspace: "ws", Source: "tgbot", Text: "%"}, []string{"скидка 100%"}},
+		{chatter.EventQuery{Workspace: "ws-other", Text: "токен"}, []string{"токен отозван"}},
+		{chatter.EventQuery{Workspace: "ws-bulk", Text: "сообщение №1203"}, []string{"Сообщение №1203"}},
+	} {
+		if d := cmp.Diff(c.want, texts(c.q)); d != "" {
+			t.Errorf("ListEvents(%+v) (-want +got):\n%s", c.q, d)
+		}
+	}
+	counts, err := s.CountEvents(ctx, chatter.EventQuery{Workspace: "ws-bulk", Source: "tgparse", Text: "СООБЩЕНИЕ"})
+	require.NoError(t, err)
+	require.Equal(t, map[chatter.ErrorClass]int{"": bulk}, counts)
+
+	// Migrating again fills nothing; an event appended now is found at once.
+	require.NoError(t, s.Migrate(ctx))
+	require.NoError(t, stores[1].Migrate(ctx))
+	require.Equal(t, int64(len(evs)), logs.eventTotal(), "a second Migrate filled events again")
+	require.NoError(t, s.AppendEvents(ctx, []chatter.Event{{Workspace: "ws", Source: "amocrm", Text: "ТОКЕН обновлён"}}))
+	if d := cmp.Diff([]string{"ТОКЕН обновлён", "Токен amoCRM ОТОЗВАН"}, texts(chatter.EventQuery{Workspace: "ws", Source: "amocrm", Text: "токен"})); d != "" {
+		t.Errorf("an event appended after the upgrade (-want +got):\n%s", d)
 	}
 }

@@ -15,12 +15,22 @@ const backfillRows = 500
 
 // backfill fills the columns that migration 0005 added for rows written
 // before it (or by an older version since): text_fold from the message's
-// text and, for delivered rows, new_lead from the result. Each batch of
-// backfillRows rows is one write transaction that reads and updates the
-// rows it fills, so processes migrating the same file at once (their write
-// transactions take turns) never fill a row twice, and an interrupted
-// backfill resumes where it stopped. It returns how many rows it filled.
+// text and, for delivered rows, new_lead from the result; then the events'
+// text_fold of migration 0007 (backfillEvents). Each batch of backfillRows
+// rows is one write transaction that reads and updates the rows it fills,
+// so processes migrating the same file at once (their write transactions
+// take turns) never fill a row twice, and an interrupted backfill resumes
+// where it stopped. It returns how many ledger rows and events it filled.
 func (s *Store) backfill(ctx context.Context) (int, error) {
+	n, err := s.backfillMessages(ctx)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.backfillEvents(ctx)
+	return n + m, err
+}
+
+func (s *Store) backfillMessages(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n, err := s.backfillBatch(ctx)
@@ -116,4 +126,63 @@ func foldRow(id int64, body []byte, state chatter.State, result []byte, hasResul
 		u.newLead = newLead(state, r)
 	}
 	return u
+}
+
+// backfillEvents fills text_fold of the events appended before migration
+// 0007 (or by an older version since), as backfillMessages fills the
+// ledger's, and returns how many it filled.
+func (s *Store) backfillEvents(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.backfillEventBatch(ctx)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: backfill searchable event text: %w", err)
+		}
+		if n < backfillRows {
+			if total > 0 {
+				s.log.InfoContext(ctx, "sqlitestore: backfilled searchable event text", slog.Int("events", total))
+			}
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) backfillEventBatch(ctx context.Context) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		rows, err := tx.QueryContext(ctx, `SELECT id, text FROM chatter_events WHERE text_fold IS NULL ORDER BY id LIMIT ?`, backfillRows)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var folds []string
+		for rows.Next() {
+			var id int64
+			var text string
+			if err := rows.Scan(&id, &text); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, folds = append(ids, id), append(folds, chatter.FoldText(text))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `UPDATE chatter_events SET text_fold = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, id := range ids {
+			if _, err := stmt.ExecContext(ctx, folds[i], id); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
 }

@@ -56,7 +56,9 @@
 // ASCII only), with instr(): case is ignored in every alphabet and % and _
 // are literal. No index serves it; the workspace's others bound the scan.
 // LedgerQuery.NewLead reads a mark set when the delivery's outcome is
-// recorded, indexed by workspace and ReceivedAt. Migrate fills both for rows
+// recorded, indexed by workspace and ReceivedAt. EventQuery.Text matches
+// the events' folded copies the same way, and EventQuery.Source reads an
+// index by workspace, source and ID. Migrate fills the copies for rows
 // saved before the columns existed (see Store.Migrate).
 //
 // # Order

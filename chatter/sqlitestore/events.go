@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatterhq/sdk/chatter"
 )
@@ -47,8 +48,8 @@ func (s *Store) AppendEvents(ctx context.Context, events []chatter.Event) error 
 	ids := make([]int64, len(events))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO chatter_events
-			(workspace, time, level, category, error_class, source, message_key, text, attrs)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+			(workspace, time, level, category, error_class, source, message_key, text, attrs, text_fold)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 		if err != nil {
 			return err
 		}
@@ -60,7 +61,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []chatter.Event) error 
 				t = now
 			}
 			if err := stmt.QueryRowContext(ctx, e.Workspace, nanos(t), int64(e.Level), e.Category, string(e.ErrorClass),
-				e.Source, e.MessageKey, e.Text, attrs[i]).Scan(&ids[i]); err != nil {
+				e.Source, e.MessageKey, e.Text, attrs[i], chatter.FoldText(e.Text)).Scan(&ids[i]); err != nil {
 				return err
 			}
 		}
@@ -81,6 +82,9 @@ func (s *Store) AppendEvents(ctx context.Context, events []chatter.Event) error 
 func eventWhere(q chatter.EventQuery, withCursor bool) (string, []any, error) {
 	if q.Workspace == "" {
 		return "", nil, invalidf("event query: empty workspace")
+	}
+	if !utf8.ValidString(q.Text) {
+		return "", nil, invalidf("event query: search text is not valid UTF-8")
 	}
 	var b strings.Builder
 	args := []any{q.Workspace}
@@ -103,6 +107,13 @@ func eventWhere(q chatter.EventQuery, withCursor bool) (string, []any, error) {
 	}
 	if q.ErrorClass != "" {
 		add("error_class = ?", string(q.ErrorClass))
+	}
+	if q.Source != "" {
+		add("source = ?", q.Source) // see chatter_events_source
+	}
+	if p := chatter.FoldText(q.Text); p != "" {
+		// instr is a plain substring search: % and _ are literal.
+		add("instr(text_fold, ?) > 0", p)
 	}
 	if withCursor && q.BeforeID > 0 {
 		add("id < ?", q.BeforeID)

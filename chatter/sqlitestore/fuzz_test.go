@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -119,6 +120,70 @@ func FuzzLedgerText(f *testing.F) {
 				t.Fatalf("%T: search %q in %q = ids %v, want %v", s, pattern, texts, got, want)
 			}
 			if counts[chatter.StateFiltered] != len(want) {
+				t.Fatalf("%T: count %q = %v, want %d", s, pattern, counts, len(want))
+			}
+		}
+	})
+}
+
+// FuzzEventText filters the event log with outside input (EventQuery.Text
+// and Source from an operator's filter form) over events with outside text,
+// on MemStore and on SQLite: both refuse a pattern that is not UTF-8 with
+// ErrInvalid and otherwise return and count exactly the events whose text
+// contains the pattern after chatter.FoldText and whose source equals the
+// filter.
+func FuzzEventText(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"Токен amoCRM ОТОЗВАН", "токен", "amocrm"}, {"скидка 100%", "%", ""}, {"ремонт_квартиры", "_", "tgbot"},
+		{"ЁЛКА", "елка", ""}, {"x\x00y", "xy", "x\x00"}, {"bad \xff", "\ufffd", ""}, {"abc", "\xff", ""},
+		{"Σίσυφος", "ΣΊΣΥΦΟΣ", "Σ"}, {"a \n b", "a b", " "}, {"", "", ""}, {"%_\\", "\\", "%"}, {"K", "\u212a", "k"},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	sq, _ := newStore(f, sqlitestore.Config{GroupCommit: sqlitestore.GroupCommit{Disabled: true}})
+	mem := chattertest.NewMemStore()
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, text, pattern, source string) {
+		ws := fmt.Sprintf("ws-fuzz-%d", n.Add(1))
+		texts := []string{text, strings.ToUpper(text), strings.ToLower(text), "до " + pattern + " после", strings.ToUpper(pattern), "бот"}
+		var evs []chatter.Event
+		var want []string
+		for i, tx := range texts {
+			src := source
+			if i%2 == 1 {
+				src = "other"
+			}
+			evs = append(evs, chatter.Event{Workspace: ws, Level: slog.LevelInfo, Source: src, Text: tx})
+			if strings.Contains(chatter.FoldText(tx), chatter.FoldText(pattern)) && (source == "" || src == source) {
+				want = append(want, tx)
+			}
+		}
+		slices.Sort(want)
+		q := chatter.EventQuery{Workspace: ws, Text: pattern, Source: source}
+		for _, s := range []chatter.Store{sq, mem} {
+			if err := s.AppendEvents(t.Context(), slices.Clone(evs)); err != nil {
+				t.Fatalf("%T: AppendEvents: %v", s, err)
+			}
+			list, err := s.ListEvents(t.Context(), q)
+			counts, cerr := s.CountEvents(t.Context(), q)
+			if !utf8.ValidString(pattern) {
+				if !errors.Is(err, chatter.ErrInvalid) || !errors.Is(cerr, chatter.ErrInvalid) {
+					t.Fatalf("%T: pattern %q not UTF-8: errors %v, %v; want ErrInvalid", s, pattern, err, cerr)
+				}
+				continue
+			}
+			if err != nil || cerr != nil {
+				t.Fatalf("%T: filter %q, source %q: %v, %v", s, pattern, source, err, cerr)
+			}
+			var got []string
+			for _, e := range list {
+				got = append(got, e.Text)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%T: filter %q, source %q in %q = %q, want %q", s, pattern, source, texts, got, want)
+			}
+			if counts[""] != len(want) {
 				t.Fatalf("%T: count %q = %v, want %d", s, pattern, counts, len(want))
 			}
 		}

@@ -294,12 +294,13 @@ func loadMigrations() ([]migration, error) {
 // Migrate brings the schema up to date: River's migrations (rivermigrate)
 // first, then Chatter's embedded ones, each in its own transaction and
 // recorded in chatter_migrations. Then it fills the searchable copies that
-// later migrations added (the folded text of LedgerQuery.Text, the new-lead
-// mark of LedgerQuery.NewLead) for rows written before them or by an older
-// version, 500 rows per transaction; on a large ledger this makes the first
-// start after an upgrade take longer (see BENCHMARKS.md). It is idempotent,
-// resumes where an interrupted run stopped, and is safe to call on every
-// start and from several processes at once.
+// later migrations added (the folded text of LedgerQuery.Text and of
+// EventQuery.Text, the new-lead mark of LedgerQuery.NewLead) for rows
+// written before them or by an older version, 500 rows per transaction; on
+// a large ledger this makes the first start after an upgrade take longer
+// (see BENCHMARKS.md). It is idempotent, resumes where an interrupted run
+// stopped, and is safe to call on every start and from several processes at
+// once.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkOpen(); err != nil {
 		return err

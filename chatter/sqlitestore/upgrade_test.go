@@ -88,28 +88,47 @@ func insertOld(t *testing.T, tx *sql.Tx, r oldRow) {
 	require.NoError(t, err)
 }
 
-// records collects the "rows" attribute of the backfill's log lines.
+// records collects the "rows" attribute of the ledger backfill's log lines
+// and the "events" attribute of the event backfill's.
 type records struct {
-	mu   sync.Mutex
-	rows []int64
+	mu     sync.Mutex
+	rows   []int64
+	events []int64
 }
 
 func (r *records) Enabled(context.Context, slog.Level) bool { return true }
 func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
 func (r *records) WithGroup(string) slog.Handler            { return r }
 func (r *records) Handle(_ context.Context, rec slog.Record) error {
-	if rec.Message != "sqlitestore: backfilled searchable text" {
+	var into *[]int64
+	var key string
+	switch rec.Message {
+	case "sqlitestore: backfilled searchable text":
+		into, key = &r.rows, "rows"
+	case "sqlitestore: backfilled searchable event text":
+		into, key = &r.events, "events"
+	default:
 		return nil
 	}
 	rec.Attrs(func(a slog.Attr) bool {
-		if a.Key == "rows" {
+		if a.Key == key {
 			r.mu.Lock()
-			r.rows = append(r.rows, a.Value.Int64())
+			*into = append(*into, a.Value.Int64())
 			r.mu.Unlock()
 		}
 		return true
 	})
 	return nil
+}
+
+func (r *records) eventTotal() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, v := range r.events {
+		n += v
+	}
+	return n
 }
 
 func (r *records) total() int64 {
@@ -212,5 +231,93 @@ func TestUpgradeBackfillsSearch(t *testing.T) {
 	require.NoError(t, err)
 	if d := cmp.Diff([]int64{6}, ids(chatter.LedgerQuery{Workspace: "ws", Text: "ремонт под"})); d != "" {
 		t.Errorf("a message saved after the upgrade (-want +got):\n%s", d)
+	}
+}
+
+// An event log the sqlitestore of migration 0006 wrote upgrades in place:
+// two processes migrating it at once add text_fold and fill it, in
+// batches, each event exactly once; then the old events are found by text
+// in any case and by source.
+func TestUpgradeBackfillsEventSearch(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "chatter.db")
+	db := oldSchema(t, path, 6)
+	type oldEvent struct{ ws, source, text string }
+	evs := []oldEvent{
+		{"ws", "amocrm", "Токен amoCRM ОТОЗВАН"},
+		{"ws", "tgbot", "Бот ПОДКЛЮЧЁН"},
+		{"ws", "tgbot", "скидка 100%"},
+		{"ws-other", "amocrm", "токен отозван"},
+	}
+	// Enough for several batches of 500.
+	const bulk = 1203
+	for i := range bulk {
+		evs = append(evs, oldEvent{"ws-bulk", "tgparse", fmt.Sprintf("Сообщение №%d", i+1)})
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	for i, e := range evs {
+		_, err := tx.Exec(`INSERT INTO chatter_events (workspace, time, level, category, source, text) VALUES (?, ?, 0, 'source', ?, ?)`,
+			e.ws, baseTime.Add(time.Duration(i)*time.Millisecond).UnixNano(), e.source, e.text)
+		require.NoError(t, err)
+	}
+	require.NoError(t, tx.Commit())
+	require.NoError(t, db.Close())
+
+	var logs records
+	stores := make([]*sqlitestore.Store, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range stores {
+		wg.Go(func() {
+			stores[i], errs[i] = sqlitestore.Open(ctx, path, sqlitestore.Config{Logger: slog.New(&logs)})
+		})
+	}
+	wg.Wait()
+	for i, s := range stores {
+		require.NoError(t, errs[i], "Open %d", i)
+		t.Cleanup(func() { _ = s.Close() })
+	}
+	require.Equal(t, int64(len(evs)), logs.eventTotal(), "events filled by both processes together: each exactly once")
+	s := stores[0]
+	require.Zero(t, countRows(t, s.DB(), `SELECT count(*) FROM chatter_events WHERE text_fold IS NULL`))
+
+	texts := func(q chatter.EventQuery) []string {
+		t.Helper()
+		list, err := s.ListEvents(ctx, q)
+		require.NoError(t, err)
+		out := []string{}
+		for _, e := range list {
+			out = append(out, e.Text)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		q    chatter.EventQuery
+		want []string
+	}{
+		{chatter.EventQuery{Workspace: "ws", Text: "ТОКЕН"}, []string{"Токен amoCRM ОТОЗВАН"}},
+		{chatter.EventQuery{Workspace: "ws", Text: "подключен"}, []string{"Бот ПОДКЛЮЧЁН"}},
+		{chatter.EventQuery{Workspace: "ws", Source: "tgbot"}, []string{"скидка 100%", "Бот ПОДКЛЮЧЁН"}},
+		{chatter.EventQuery{Workspace: "ws", Source: "tgbot", Text: "%"}, []string{"скидка 100%"}},
+		{chatter.EventQuery{Workspace: "ws-other", Text: "токен"}, []string{"токен отозван"}},
+		{chatter.EventQuery{Workspace: "ws-bulk", Text: "сообщение №1203"}, []string{"Сообщение №1203"}},
+	} {
+		if d := cmp.Diff(c.want, texts(c.q)); d != "" {
+			t.Errorf("ListEvents(%+v) (-want +got):\n%s", c.q, d)
+		}
+	}
+	counts, err := s.CountEvents(ctx, chatter.EventQuery{Workspace: "ws-bulk", Source: "tgparse", Text: "СООБЩЕНИЕ"})
+	require.NoError(t, err)
+	require.Equal(t, map[chatter.ErrorClass]int{"": bulk}, counts)
+
+	// Migrating again fills nothing; an event appended now is found at once.
+	require.NoError(t, s.Migrate(ctx))
+	require.NoError(t, stores[1].Migrate(ctx))
+	require.Equal(t, int64(len(evs)), logs.eventTotal(), "a second Migrate filled events again")
+	require.NoError(t, s.AppendEvents(ctx, []chatter.Event{{Workspace: "ws", Source: "amocrm", Text: "ТОКЕН обновлён"}}))
+	if d := cmp.Diff([]string{"ТОКЕН обновлён", "Токен amoCRM ОТОЗВАН"}, texts(chatter.EventQuery{Workspace: "ws", Source: "amocrm", Text: "токен"})); d != "" {
+		t.Errorf("an event appended after the upgrade (-want +got):\n%s", d)
 	}
 }

@@ -1,0 +1,15 @@
+-- 0007_event_search: the event log's filters by source and by text
+-- (chatter.EventQuery.Source and Text).
+--
+-- text_fold is chatter.FoldText(Event.Text), written with the event, matched
+-- with instr() as the ledger's text_fold is (see 0005). NULL means "not
+-- folded yet": events appended before this migration (or by an older
+-- version) are filled by Migrate in batches after the schema is up to date.
+
+ALTER TABLE chatter_events ADD COLUMN text_fold TEXT;
+
+-- A workspace's events from one source, newest first (the log page's source
+-- filter, paged by ID).
+CREATE INDEX chatter_events_source ON chatter_events (workspace, source, id DESC);
+-- The events the backfill still has to fill; empty once it is done.
+CREATE INDEX chatter_events_unfolded ON chatter_events (id) WHERE text_fold IS NULL;
