@@ -69,6 +69,7 @@ func everyPage(t *testing.T, check func(t *testing.T, name string, p *page)) {
 			check(t, "user with errors", b.post("/users/"+other.ID+"/block", nil))
 			check(t, "user password reset", b.post("/users/"+target.ID+"/password", url.Values{"reset_confirm": {"yes"}}))
 			check(t, "profile with errors", b.post("/profile/password", url.Values{"password": {"a"}}))
+			notifDiagPages(t, check, b, mb)
 		})
 	}
 }

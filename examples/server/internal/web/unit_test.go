@@ -53,7 +53,7 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 func TestEveryKeyInTheCodeExists(t *testing.T) {
 	c, err := loadCatalogs(catalogFS)
 	require.NoError(t, err)
-	keyRE := regexp.MustCompile(`"((?:nav|title|users|profile|password|login|forgot|setup|error|state|reset|mail|layout|dur|placeholder|role|app|a11y)\.[a-z0-9_.]+)"`)
+	keyRE := regexp.MustCompile(`"((?:nav|title|users|profile|password|login|forgot|setup|error|state|reset|mail|layout|dur|placeholder|role|app|a11y|overview|diagnostics|notifications)\.[a-z0-9_.]+)"`)
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
 	tmpl, err := filepath.Glob("templates/*/*.html")
