@@ -23,7 +23,7 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	// The sections of the navigation bar. A placeholder is a section still
 	// to be built: replace its line with the page's handler.
-	mux.HandleFunc("GET /{$}", s.signedIn(s.placeholder("overview")))
+	mux.HandleFunc("GET /{$}", s.signedIn(s.overviewShow))
 	mux.HandleFunc("GET /sources", s.adminOnly(s.placeholder("sources")))
 	mux.HandleFunc("GET /amocrm", s.adminOnly(s.placeholder("amocrm")))
 	mux.HandleFunc("GET /mapping", s.adminOnly(s.placeholder("mapping")))
