@@ -106,7 +106,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 // oldSchemaAt creates in schema what the pgstore of migration upTo left:
 // River's schema and pgstore's migrations 1..upTo, recorded as its Migrate
 // recorded them.
-func oldSchemaAt(t *testing.T, pool *pgxpool.Pool, schema string, upTo int) string {
+func oldSchemaAt(t testing.TB, pool *pgxpool.Pool, schema string, upTo int) string {
 	t.Helper()
 	ctx := t.Context()
 	prefix := pgx.Identifier{schema}.Sanitize() + "."

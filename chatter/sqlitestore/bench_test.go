@@ -2,6 +2,8 @@ package sqlitestore_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -196,4 +198,49 @@ func BenchmarkPipelineDeliveryNotifier(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkMigrateBackfill measures the first Open after the upgrade to
+// migration 0007 of a database written before 0005: 20,000 ledger rows
+// (a quarter of them delivered) and 20,000 events, all filled by the
+// backfill (text_fold, new_lead), 500 per transaction.
+func BenchmarkMigrateBackfill(b *testing.B) {
+	const rows, events = 20000, 20000
+	for b.Loop() {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "chatter.db")
+		db := oldSchema(b, path, 4)
+		tx, err := db.BeginTx(b.Context(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range int64(rows) {
+			r := oldRow{ws: "ws", id: i + 1, text: fmt.Sprintf("Нужен РЕМОНТ ванной, заявка №%d", i+1), state: chatter.StateFiltered}
+			if i%4 == 0 {
+				r.state, r.result = chatter.StateDelivered, &chatter.DeliveryResult{LeadID: 10000 + i}
+			}
+			insertOld(b, tx, r)
+		}
+		for i := range events {
+			if _, err := tx.Exec(`INSERT INTO chatter_events (workspace, time, level, category, source, text) VALUES ('ws', ?, 0, 'delivery', 'amocrm', ?)`,
+				baseTime.Add(time.Duration(i)*time.Millisecond).UnixNano(), fmt.Sprintf("Сделка №%d СОЗДАНА в amoCRM", i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		s, err := sqlitestore.Open(b.Context(), path, sqlitestore.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		_ = s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows+events)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -24,7 +24,7 @@ import (
 // oldSchema creates at path the database an earlier sqlitestore left:
 // River's schema and Chatter's migrations up to and including version upTo,
 // recorded as that Migrate recorded them.
-func oldSchema(t *testing.T, path string, upTo int) *sql.DB {
+func oldSchema(t testing.TB, path string, upTo int) *sql.DB {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sql.Open("sqlite", sqlitestore.DSN(path))
@@ -64,7 +64,7 @@ type oldRow struct {
 	body   string // overrides the encoded message (a corrupt row)
 }
 
-func insertOld(t *testing.T, tx *sql.Tx, r oldRow) {
+func insertOld(t testing.TB, tx *sql.Tx, r oldRow) {
 	t.Helper()
 	m := msg(r.ws, -100, r.id)
 	m.Text, m.Raw = r.text, nil
