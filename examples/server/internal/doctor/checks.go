@@ -251,24 +251,14 @@ func Queue(l Ledger, workspace string, now func() time.Time) chatter.Check {
 var WaitingStates = []chatter.State{chatter.StateReceived, chatter.StateQueued, chatter.StateDelivering, chatter.StateFailed}
 
 // OldestWaiting returns when the oldest message of workspace that still
-// waits for delivery arrived, and false when none waits. It pages through
-// the ledger (newest first) to its end.
+// waits for delivery arrived, and false when none waits: one oldest-first
+// ledger query.
 func OldestWaiting(ctx context.Context, l Ledger, workspace string) (time.Time, bool, error) {
-	q := chatter.LedgerQuery{Workspace: workspace, States: WaitingStates, Limit: 1000}
-	var oldest time.Time
-	for {
-		es, err := l.ListEntries(ctx, q)
-		if err != nil {
-			return time.Time{}, false, err
-		}
-		if len(es) > 0 {
-			oldest = es[len(es)-1].ReceivedAt
-		}
-		if len(es) < q.Limit {
-			return oldest, !oldest.IsZero(), nil
-		}
-		q.Before = oldest
+	es, err := l.ListEntries(ctx, chatter.LedgerQuery{Workspace: workspace, States: WaitingStates, Oldest: true, Limit: 1})
+	if err != nil || len(es) == 0 {
+		return time.Time{}, false, err
 	}
+	return es[0].ReceivedAt, true, nil
 }
 
 // Dead checks for deliveries that went dead in the last DeadWindow.
