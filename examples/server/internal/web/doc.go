@@ -48,9 +48,16 @@
 // /forgot and /reset (a single-use link mailed through Config.Mailer; the
 // same answer and timing whether or not the address exists; at most
 // Config.ResetsPerAddress requests per client address and hour on each
-// instance), /setup (the first administrator). Sections: Обзор and the
-// pages still to be built (placeholders), Профиль (language, password,
-// one's sessions), Пользователи (administrators: the list with each
+// instance), /setup (the first administrator). Sections: Обзор (the state
+// of every workspace and 24 hours of traffic), Источники (bots, parser
+// accounts with the login wizard and proxies, chats, keyword rules with a
+// dry run), amoCRM (long-lived token or OAuth, webhooks, a probe),
+// Сопоставление полей (the YAML editor with line-numbered errors, preview
+// and a test lead), Уведомления, Журнал доставки (filters, "Почему не в
+// CRM?", replay one or every dead message, live updates over SSE),
+// Администрирование → Логи (filters, CSV and JSON Lines export, live),
+// Диагностика (every check of the support guide, the support bundle),
+// Профиль (language, password, one's sessions), Пользователи (administrators: the list with each
 // account's state; create with a generated one-time password shown once;
 // block, unblock, unlock, access end date, force a password change, reset
 // the password, role and workspaces, delete; destructive actions need a
@@ -79,10 +86,9 @@
 //     422 when !f.ok(), and on success leaves s.flashKey(r, "info", key)
 //     and redirects (303) to a GET page. Passwords are never put back into
 //     a form (f.dropSecrets).
-//  3. One line in routes.go, wrapped in signedIn or adminOnly (a
-//     placeholder section: replace its line); a section of the bar is an
-//     entry in nav.go.
-//  4. Keys in i18n/ru.json and i18n/en.json (the tests check that both
+//  3. One line in routes.go, wrapped in signedIn or adminOnly; a section
+//     of the bar is an entry in nav.go.
+//  4. Keys in i18n/<section>.ru.json and .en.json (the tests check that both
 //     catalogs have the same keys and that every key used exists).
 //
 // The tests (package web) drive the real server of package apptest with

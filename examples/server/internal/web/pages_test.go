@@ -32,6 +32,7 @@ func everyPage(t *testing.T, check func(t *testing.T, name string, p *page)) {
 	ctx := t.Context()
 	require.NoError(t, f.auth().ForcePasswordChange(ctx, auth.System("test"), f.getByLogin(t, "forced").ID, true))
 	require.NoError(t, f.auth().SetAccessExpiry(ctx, admin.Actor(""), other.ID, time.Now().AddDate(0, 1, 0)))
+	ledger := ledgerPages(t, f)
 
 	for _, lang := range []string{"ru", "en"} {
 		t.Run(lang, func(t *testing.T) {
@@ -70,12 +71,15 @@ func everyPage(t *testing.T, check func(t *testing.T, name string, p *page)) {
 			check(t, "user password reset", b.post("/users/"+target.ID+"/password", url.Values{"reset_confirm": {"yes"}}))
 			check(t, "profile with errors", b.post("/profile/password", url.Values{"password": {"a"}}))
 			notifDiagPages(t, check, b, mb)
+			sourcesPages(t, check, lang)
+			ledger(t, check, b, mb)
+			amoMappingPages(t, check, b, mb)
 		})
 	}
 }
 
 // getPages are the paths of the GET pages.
-var getPages = regexp.MustCompile(`^/(|login|forgot|setup|reset|profile|users|users/new|users/[0-9a-f]{32}|sources|amocrm|mapping|notifications|deliveries|admin/logs|diagnostics|no/such/page)$`)
+var getPages = regexp.MustCompile(`^/(|login|forgot|setup|reset|profile|users|users/new|users/[0-9a-f]{32}|sources|sources/[a-z0-9_-]+/(bots|accounts)/[a-z0-9_-]+|sources/[a-z0-9_-]+/(chats|chat|keywords)|amocrm|mapping|notifications|deliveries|deliveries/[a-z0-9_-]+/[^/]+|admin/logs|diagnostics|no/such/page)$`)
 
 func (f *fixture) getByLogin(t *testing.T, login string) *auth.User {
 	t.Helper()
@@ -147,9 +151,15 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		next, err := url.Parse(p.doc.Find(`form.lang input[name="next"]`).AttrOr("value", ""))
 		require.NoError(t, err)
 		require.Regexp(t, getPages, next.Path, "%s: the language switch returns to %s", name, next)
-		// Every form posts (no state changes on GET) to this server.
+		// Every form posts (no state changes on GET) to this server; a
+		// search form (role=search: the filters of the ledger and the logs)
+		// may get.
 		p.doc.Find("form").Each(func(_ int, fm *goquery.Selection) {
-			require.Equal(t, "post", fm.AttrOr("method", ""), name)
+			if fm.AttrOr("role", "") == "search" {
+				require.Equal(t, "get", fm.AttrOr("method", ""), name)
+			} else {
+				require.Equal(t, "post", fm.AttrOr("method", ""), name)
+			}
 			require.True(t, strings.HasPrefix(fm.AttrOr("action", ""), "/"), name)
 		})
 	})

@@ -40,3 +40,28 @@ document.addEventListener("DOMContentLoaded", function () {
   var fields = document.querySelectorAll("input[data-layout]");
   for (var i = 0; i < fields.length; i++) layoutIndicator(fields[i]);
 });
+
+/* ---- amoCRM and field mapping pages (mapping.html) ---- */
+// A problem's "строка N" link selects line N in the editor (without the
+// script it jumps to the numbered listing below).
+function specLineLinks() {
+  var editor = document.getElementById("spec");
+  if (!editor) return;
+  var links = document.querySelectorAll("a[data-spec-line]");
+  for (var i = 0; i < links.length; i++) {
+    links[i].addEventListener("click", function (e) {
+      var n = parseInt(this.getAttribute("data-spec-line"), 10);
+      var lines = editor.value.split("\n");
+      if (!(n >= 1 && n <= lines.length)) return;
+      e.preventDefault();
+      var start = 0;
+      for (var j = 0; j < n - 1; j++) start += lines[j].length + 1;
+      editor.focus();
+      editor.setSelectionRange(start, start + lines[n - 1].length);
+      var lineHeight = editor.scrollHeight / Math.max(lines.length, 1);
+      editor.scrollTop = Math.max(0, (n - 3) * lineHeight);
+    });
+  }
+}
+document.addEventListener("DOMContentLoaded", specLineLinks);
+/* ---- end of amoCRM and field mapping pages ---- */
