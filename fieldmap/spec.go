@@ -366,8 +366,30 @@ const MaxSpecBytes = 1 << 20
 // shapes and syntax errors give an *Error with a CodeSpecSyntax problem;
 // the spec is not compiled (see Compile).
 func ParseSpec(data []byte, format Format) (*Spec, error) {
+	var s Spec
+	if err := parseInto(data, format, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// ParseSource decodes one value source (a constant, {from: …},
+// {template: …}, …) from YAML or JSON the way ParseSpec decodes each
+// source of a spec, with the same problems: an editor uses it to find
+// which value of a spec a ParseSpec problem is about.
+func ParseSource(data []byte, format Format) (*Source, error) {
+	var s Source
+	if err := parseInto(data, format, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// parseInto is ParseSpec's decoding: YAML turned into JSON, then a strict
+// JSON decode into v.
+func parseInto(data []byte, format Format, v any) error {
 	if len(data) > MaxSpecBytes {
-		return nil, specSyntax(fmt.Errorf("spec is larger than %d bytes", MaxSpecBytes))
+		return specSyntax(fmt.Errorf("spec is larger than %d bytes", MaxSpecBytes))
 	}
 	trimmed := bytes.TrimSpace(data)
 	if format == FormatAuto {
@@ -383,26 +405,25 @@ func ParseSpec(data []byte, format Format) (*Spec, error) {
 	case FormatYAML:
 		var tree any
 		if err := yaml.Unmarshal(data, &tree); err != nil {
-			return nil, specSyntax(err)
+			return specSyntax(err)
 		}
 		norm, err := yamlToJSON(tree, 0)
 		if err != nil {
-			return nil, specSyntax(err)
+			return specSyntax(err)
 		}
 		if js, err = json.Marshal(norm); err != nil {
-			return nil, specSyntax(err)
+			return specSyntax(err)
 		}
 	default:
-		return nil, specSyntax(fmt.Errorf("unknown format %q (want yaml or json)", string(format)))
+		return specSyntax(fmt.Errorf("unknown format %q (want yaml or json)", string(format)))
 	}
 	if len(js) == 0 || string(js) == "null" {
-		return nil, specSyntax(errors.New("spec is empty"))
+		return specSyntax(errors.New("spec is empty"))
 	}
-	var s Spec
-	if err := strictDecode(js, &s); err != nil {
-		return nil, specSyntax(err)
+	if err := strictDecode(js, v); err != nil {
+		return specSyntax(err)
 	}
-	return &s, nil
+	return nil
 }
 
 // LoadSpec reads a spec file; the format follows the extension (.json,

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -214,64 +215,19 @@ func (idx *mappingIndex) syntaxLine(msg string) int {
 }
 
 // mappingSourceError decodes a YAML value as a fieldmap Source, as
-// ParseSpec does, and returns the error's text ("" when it decodes).
+// ParseSpec does, and returns the English text of its problem ("" when it
+// decodes), without ParseSpec's "spec error: " prefix.
 func mappingSourceError(n *yaml.Node) string {
-	var v any
-	if err := n.Decode(&v); err != nil {
-		return ""
-	}
-	v, err := mappingJSONable(v, 0)
+	b, err := yaml.Marshal(n)
 	if err != nil {
 		return ""
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	_, err = fieldmap.ParseSource(b, fieldmap.FormatYAML)
+	var fe *fieldmap.Error
+	if !errors.As(err, &fe) || len(fe.Problems) == 0 {
 		return ""
 	}
-	var src fieldmap.Source
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&src); err != nil {
-		return strings.TrimPrefix(err.Error(), "json: ")
-	}
-	return ""
-}
-
-// mappingJSONable turns decoded YAML into what encoding/json takes (map
-// keys as strings).
-func mappingJSONable(v any, depth int) (any, error) {
-	if depth > mappingMaxDepth {
-		return nil, fmt.Errorf("too deep")
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			n, err := mappingJSONable(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = n
-		}
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			n, err := mappingJSONable(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[fmt.Sprint(k)] = n
-		}
-		return m, nil
-	case []any:
-		for i, e := range x {
-			n, err := mappingJSONable(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = n
-		}
-	}
-	return v, nil
+	return strings.TrimPrefix(fe.Problems[0].Message.EN, "spec error: ")
 }
 
 // mappingToYAML writes a spec as YAML for the editor, in the order of the
