@@ -12,21 +12,10 @@ import (
 // checkbox: its chats move to the other accounts) or enables it again
 // (POST /sources/{ws}/accounts/{acct}/enabled with enabled=0 or 1).
 func (s *server) sourceAccountEnable(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "acct")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("acct")
-	i := ws.accountIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_account")
-		return
-	}
-	f := newForm(r.PostForm)
 	enable := f.Values.Get("enabled") == "1"
 	if !enable && f.Values.Get("disable_confirm") != "yes" {
 		f.failKey(s.i18n, "disable_confirm", "sources.confirm_needed")

@@ -13,21 +13,10 @@ import (
 // with the confirmation checkbox). The stored proxy is never shown: an
 // empty field keeps it.
 func (s *server) sourceAccountProxy(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "acct")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("acct")
-	i := ws.accountIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_account")
-		return
-	}
-	f := newForm(r.PostForm)
 	srcTrim(f, "proxy")
 	remove := f.Values.Get("remove") == "1"
 	proxy := f.Values.Get("proxy")

@@ -14,21 +14,10 @@ import (
 // connects through the proxy to Telegram's data centre
 // (tgparse.ProxyCheck); the result says why it fails and what to do.
 func (s *server) sourceAccountProxyCheck(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "acct")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("acct")
-	i := ws.accountIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_account")
-		return
-	}
-	f := newForm(r.PostForm)
 	srcTrim(f, "proxy")
 	proxy, typed := f.Values.Get("proxy"), true
 	if proxy == "" {

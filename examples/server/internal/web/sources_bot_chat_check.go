@@ -14,21 +14,10 @@ import (
 // messages (POST /sources/{ws}/bots/{bot}/chats/check with chat_id):
 // tgbot.ChatCheck (getChat, getChatMember, and getMe's privacy mode).
 func (s *server) sourceBotChatCheck(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "bot")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("bot")
-	i := ws.botIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_bot")
-		return
-	}
-	f := newForm(r.PostForm)
 	chatID, err := strconv.ParseInt(strings.TrimSpace(f.Values.Get("chat_id")), 10, 64)
 	if err != nil || chatID == 0 {
 		f.failKey(s.i18n, "chat_id", "sources.bot.bad_chat_id")

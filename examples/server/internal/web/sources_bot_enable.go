@@ -13,21 +13,10 @@ import (
 // /sources/{ws}/bots/{bot}/enabled with enabled=0 or 1). The bot stays in
 // the settings with its history.
 func (s *server) sourceBotEnable(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "bot")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("bot")
-	i := ws.botIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_bot")
-		return
-	}
-	f := newForm(r.PostForm)
 	enable := f.Values.Get("enabled") == "1"
 	if !enable && f.Values.Get("disable_confirm") != "yes" {
 		f.failKey(s.i18n, "disable_confirm", "sources.confirm_needed")

@@ -15,21 +15,10 @@ import (
 // deletes the webhook at Telegram (getUpdates is refused while one is set);
 // the updates waiting there are kept.
 func (s *server) sourceBotMode(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "bot")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("bot")
-	i := ws.botIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_bot")
-		return
-	}
-	f := newForm(r.PostForm)
 	mode := f.Values.Get("mode")
 	if mode != config.ModePolling && mode != config.ModeWebhook {
 		f.failKey(s.i18n, "mode", "sources.bot.bad_mode")

@@ -17,21 +17,10 @@ import (
 // the history and the keys; a token of another bot needs a confirmation,
 // since that bot's messages get keys of their own.
 func (s *server) sourceBotToken(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.sourceWorkspace(w, r)
+	ws, id, i, f, ok := s.sourceItemForm(w, r, "bot")
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
-		return
-	}
-	id := r.PathValue("bot")
-	i := ws.botIndex(id)
-	if i < 0 {
-		s.errorPage(w, r, http.StatusNotFound, "sources.error.no_bot")
-		return
-	}
-	f := newForm(r.PostForm)
 	b := ws.Config.Bots[i]
 	token := strings.TrimSpace(f.Values.Get("token"))
 	me := s.srcCheckToken(r, f, "token", token, b.APIURL)

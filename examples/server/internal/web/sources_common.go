@@ -298,3 +298,28 @@ func (v *view) SrcRestart(ws *sourceWS, id string) srcRestartView {
 func (s *server) srcPlural(key string, n int) chatter.Text {
 	return chatter.T(s.i18n.N(auth.LangRU, key, n), s.i18n.N(auth.LangEN, key, n))
 }
+
+// sourceItemForm resolves the workspace of a source request and its bot
+// (param "bot") or parser account (param "acct") by the path, and parses
+// the posted form. When it returns false it has answered the request
+// (400 for a form that does not parse, 403/404 as sourceWorkspace, 404
+// for an unknown bot or account).
+func (s *server) sourceItemForm(w http.ResponseWriter, r *http.Request, param string) (ws *sourceWS, id string, i int, f *form, ok bool) {
+	if ws, ok = s.sourceWorkspace(w, r); !ok {
+		return nil, "", 0, nil, false
+	}
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+		return nil, "", 0, nil, false
+	}
+	id = r.PathValue(param)
+	i, missing := ws.botIndex(id), "sources.error.no_bot"
+	if param == "acct" {
+		i, missing = ws.accountIndex(id), "sources.error.no_account"
+	}
+	if i < 0 {
+		s.errorPage(w, r, http.StatusNotFound, missing)
+		return nil, "", 0, nil, false
+	}
+	return ws, id, i, newForm(r.PostForm), true
+}
