@@ -238,6 +238,12 @@ type PipelineConfig struct {
 	Now func() time.Time
 	// Hooks are optional metric callbacks.
 	Hooks Hooks
+	// Instance is this process's stable identity across restarts
+	// (QueueConfig.Instance): with it, a restart after a crash resumes its
+	// deliveries at once instead of after River's RescueAfter. Give the
+	// Sink's leases holder names made by InstanceHolder(Instance) (for
+	// amocrmsink, Config.Holder) so they are freed with it. Optional.
+	Instance string
 }
 
 func (c PipelineConfig) withDefaults() PipelineConfig {
@@ -283,6 +289,15 @@ func (c PipelineConfig) validate() error {
 		return invalid("PipelineConfig.Workers", "число обработчиков отрицательное", "Workers is negative")
 	case c.JobTimeout < 0:
 		return invalid("PipelineConfig.JobTimeout", "тайм-аут отрицательный", "JobTimeout is negative")
+	}
+	if c.Instance != "" {
+		if err := ValidateInstance(c.Instance); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				ve.Field = "PipelineConfig.Instance"
+			}
+			return err
+		}
 	}
 	return nil
 }
@@ -504,6 +519,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	err := p.cfg.Store.Work(ctx, QueueConfig{
 		Workers: p.cfg.Workers, JobTimeout: p.cfg.JobTimeout, Logger: p.cfg.Logger,
 		Notifier: p.cfg.Notifier, NotifyWorkers: p.cfg.NotifyWorkers, NotifyTimeout: p.cfg.NotifyTimeout,
+		Instance: p.cfg.Instance,
 	}, p.work)
 	if err != nil {
 		p.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelError, "pipeline workers stopped",

@@ -67,16 +67,23 @@ func TestPipelineWithMemStore(t *testing.T) {
 	if e := entry(broken.Key); e.Attempts != 1 || e.ErrorClass != chatter.ClassPermanent || e.LastError == "" {
 		t.Errorf("broken: %+v", e)
 	}
+	// The notifications are sent after the outcomes commit, by workers of
+	// their own: wait for them as well.
 	var failed, leads int
-	for _, n := range notes.Notifications() {
-		switch n.Type {
-		case chatter.NotifyDeliveryFailed:
-			failed++
-		case chatter.NotifyNewLead:
-			leads++
+	count := func() bool {
+		failed, leads = 0, 0
+		for _, n := range notes.Notifications() {
+			switch n.Type {
+			case chatter.NotifyDeliveryFailed:
+				failed++
+			case chatter.NotifyNewLead:
+				leads++
+			}
 		}
+		return failed >= 1 && leads >= 2
 	}
-	if failed != 1 || leads != 2 {
+	wait("the notifications", count)
+	if count(); failed != 1 || leads != 2 {
 		t.Errorf("notifications: %d failed, %d new leads", failed, leads)
 	}
 

@@ -272,6 +272,15 @@ type QueueConfig struct {
 	NotifyWorkers int
 	// NotifyTimeout bounds one Notify call. Defaults to 30 seconds.
 	NotifyTimeout time.Duration
+	// Instance is this process's stable identity (see ValidateInstance and
+	// the comment on instances in instance.go). When set, Work first takes
+	// the instance's fence (waiting while another live process holds it),
+	// runs again at once the jobs its dead previous incarnation left
+	// running and frees that incarnation's leases (InstanceHolder names),
+	// and while it runs does the same for any other instance whose process
+	// died. Empty: River's rescuer (RescueAfter) and lease expiry recover
+	// a dead process's work.
+	Instance string
 }
 
 // Notification queue defaults (see QueueConfig).

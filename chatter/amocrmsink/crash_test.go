@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,24 +57,33 @@ const (
 	crashMessages = 2000
 	crashPeople   = 400
 	crashKills    = 5
+	// crashLastRun bounds the run that finishes the work (about 2.5
+	// minutes on a quiet machine, twice that under CI's load).
+	crashLastRun = 9 * time.Minute
 )
 
 // crashInput writes the messages the children accept: crashPeople people,
 // each writing several messages (the first makes a lead, the others notes).
-func crashInput(t *testing.T, dir string) (string, []*chatter.Message) {
+func crashInput(t testing.TB, dir string) (string, []*chatter.Message) {
+	return writeInput(t, dir, crashMessages, crashPeople)
+}
+
+// writeInput writes n messages from people people: each person's first,
+// then the rest at random.
+func writeInput(t testing.TB, dir string, n, people int) (string, []*chatter.Message) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(42, 7))
 	next := map[int64]int64{}
 	var ms []*chatter.Message
-	for i := range crashMessages {
-		p := int64(1 + i%crashPeople)
-		if i >= crashPeople {
-			p = 1 + rng.Int64N(crashPeople)
+	for i := range n {
+		p := int64(1 + i%people)
+		if i >= people {
+			p = 1 + rng.Int64N(int64(people))
 		}
 		next[p]++
 		who := person{id: 900000 + p, username: "client" + strconv.FormatInt(p, 10), first: "Клиент", last: strconv.FormatInt(p, 10)}
 		m := msg(900000+p, next[p], who, fmt.Sprintf("Здравствуйте! Заявка %d: нужен ремонт, бюджет %d ₽", i, 100000+i))
-		m.Time = time.Now().Add(time.Duration(i-crashMessages) * time.Second)
+		m.Time = time.Now().Add(time.Duration(i-n) * time.Second)
 		ms = append(ms, m)
 	}
 	path := filepath.Join(dir, "input.jsonl")
@@ -110,7 +121,7 @@ type child struct {
 	out  *strings.Builder
 }
 
-func startChild(t *testing.T, env []string) *child {
+func startChild(t testing.TB, env []string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
@@ -136,6 +147,7 @@ func (c *child) kill() {
 // crashResult is what the fake and the ledger hold at the end.
 type crashResult struct {
 	Kills, Writes, Faults, Adopted int
+	Resumed                        int // jobs a killed child left running, taken back at once
 	Delivered, Lost, DuplicateLds  int
 	DuplicateNotes, Contacts       int
 }
@@ -211,9 +223,9 @@ func verify(t *testing.T, srv *amocrmtest.Server, ms []*chatter.Message, entries
 }
 
 // crashEnv is the child's environment for a store.
-func crashEnv(srv *amocrmtest.Server, token string, marker int, input, store, dsn, holder string) []string {
+func crashEnv(srv *amocrmtest.Server, token string, marker int, input, store, dsn, instance string) []string {
 	return []string{"CRASH_CHILD=1", "CRASH_CRM=" + srv.URL, "CRASH_TOKEN=" + token, "CRASH_MARKER=" + strconv.Itoa(marker),
-		"CRASH_INPUT=" + input, "CRASH_STORE=" + store, "CRASH_DSN=" + dsn, "CRASH_HOLDER=" + holder}
+		"CRASH_INPUT=" + input, "CRASH_STORE=" + store, "CRASH_DSN=" + dsn, "CRASH_INSTANCE=" + instance}
 }
 
 // TestCrashSQLite kills the child five times at random moments, then lets a
@@ -228,8 +240,10 @@ func TestCrashSQLite(t *testing.T) {
 	db := filepath.Join(dir, "chatter.db")
 	env := crashEnv(srv, token, marker, input, "sqlite", db, "child")
 	rng := rand.New(rand.NewPCG(1, 2))
+	var outs []*strings.Builder
 	for i := range crashKills {
 		c := startChild(t, env)
+		outs = append(outs, c.out)
 		time.Sleep(time.Duration(300+rng.IntN(2500)) * time.Millisecond)
 		select {
 		case err := <-c.done:
@@ -239,12 +253,14 @@ func TestCrashSQLite(t *testing.T) {
 		c.kill()
 	}
 	c := startChild(t, env)
+	outs = append(outs, c.out)
 	select {
 	case err := <-c.done:
 		require.NoError(t, err, c.out.String())
-	case <-time.After(5 * time.Minute):
+		t.Logf("the last child:\n%s", c.out.String())
+	case <-time.After(crashLastRun):
 		c.kill()
-		t.Fatalf("the last child did not finish in 5 minutes:\n%s", c.out.String())
+		t.Fatalf("the last child did not finish in %s:\n%s", crashLastRun, c.out.String())
 	}
 	st, err := sqlitestore.Open(context.Background(), db, sqlitestore.Config{})
 	require.NoError(t, err)
@@ -253,7 +269,9 @@ func TestCrashSQLite(t *testing.T) {
 	r := verify(t, srv, ms, entries)
 	r.Kills = crashKills
 	r.Writes, r.Faults = faults(srv)
+	r.Resumed = resumed(outs)
 	require.Equal(t, crashMessages, r.Delivered, "every message delivered")
+	require.Positive(t, r.Resumed, "a restart takes back what its killed predecessor left running")
 	t.Logf("sqlite: %+v", r)
 }
 
@@ -283,6 +301,7 @@ func TestCrashPostgresTwoProcesses(t *testing.T) {
 	dsn := url + "|" + schema
 	envs := [2][]string{crashEnv(srv, token, marker, input, "postgres", dsn, "a"), crashEnv(srv, token, marker, input, "postgres", dsn, "b")}
 	children := [2]*child{startChild(t, envs[0]), startChild(t, envs[1])}
+	outs := []*strings.Builder{children[0].out, children[1].out}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range crashKills {
 		time.Sleep(time.Duration(300+rng.IntN(2500)) * time.Millisecond)
@@ -296,22 +315,41 @@ func TestCrashPostgresTwoProcesses(t *testing.T) {
 			children[i].kill()
 		}
 		children[i] = startChild(t, envs[i])
+		outs = append(outs, children[i].out)
 	}
 	for i, c := range children {
 		select {
 		case err := <-c.done:
 			require.NoError(t, err, "child %d:\n%s", i, c.out.String())
-		case <-time.After(5 * time.Minute):
+		case <-time.After(crashLastRun):
 			c.kill()
-			t.Fatalf("child %d did not finish in 5 minutes:\n%s", i, c.out.String())
+			t.Fatalf("child %d did not finish in %s:\n%s", i, crashLastRun, c.out.String())
 		}
 	}
 	entries := allEntries(t, st)
 	r := verify(t, srv, ms, entries)
 	r.Kills = crashKills
 	r.Writes, r.Faults = faults(srv)
+	r.Resumed = resumed(outs)
 	require.Equal(t, crashMessages, r.Delivered, "every message delivered")
+	require.Positive(t, r.Resumed, "what a killed child left running is taken back at once")
 	t.Logf("postgres, two processes: %+v", r)
+}
+
+// resumedRE finds the queue's count of jobs taken back from a dead process
+// (its restart's, or another instance's sweep) in a child's log.
+var resumedRE = regexp.MustCompile(`jobs_resumed=(\d+)`)
+
+// resumed sums the jobs the children's logs say they took back.
+func resumed(outs []*strings.Builder) int {
+	n := 0
+	for _, o := range outs {
+		for _, m := range resumedRE.FindAllStringSubmatch(o.String(), -1) {
+			k, _ := strconv.Atoi(m[1])
+			n += k
+		}
+	}
+	return n
 }
 
 // faults counts amoCRM's writes and those answered 504 after being applied.
@@ -345,15 +383,18 @@ func allEntries(t *testing.T, s chatter.MessageStore) []*chatter.LedgerEntry {
 // crashChild is the child process: open the store, accept the input,
 // deliver until every message is final, exit 0.
 func crashChild() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), crashLastRun+time.Minute)
 	defer cancel()
 	var store interface {
 		chatter.Store
 	}
+	// The benchmarks' variants (crash_bench_test.go); the tests take the
+	// defaults.
+	rescue, interval := envDuration("CRASH_RESCUE", time.Hour), envDuration("CRASH_INTERVAL", time.Millisecond)
 	switch os.Getenv("CRASH_STORE") {
 	case "sqlite":
 		st, err := sqlitestore.Open(ctx, os.Getenv("CRASH_DSN"), sqlitestore.Config{
-			Queue: sqlitestore.QueueTuning{RescueAfter: 8 * time.Second, ReconcileInterval: 2 * time.Second}})
+			Queue: sqlitestore.QueueTuning{RescueAfter: rescue, ReconcileInterval: 2 * time.Second}})
 		if err != nil {
 			return err
 		}
@@ -367,7 +408,7 @@ func crashChild() error {
 		}
 		defer pool.Close()
 		st, err := pgstore.New(pool, pgstore.Config{Schema: schema,
-			Queue: pgstore.QueueTuning{RescueAfter: 8 * time.Second, ReconcileInterval: 2 * time.Second}})
+			Queue: pgstore.QueueTuning{RescueAfter: rescue, ReconcileInterval: 2 * time.Second}})
 		if err != nil {
 			return err
 		}
@@ -379,10 +420,19 @@ func crashChild() error {
 		return errors.New("CRASH_STORE")
 	}
 	marker, _ := strconv.Atoi(os.Getenv("CRASH_MARKER"))
+	// A restarted child is the same instance: it takes back at once what
+	// its killed predecessor left running and held. River's rescuer waits
+	// an hour and the leases last a minute, so without that the last run
+	// would not finish in time.
+	instance := os.Getenv("CRASH_INSTANCE")
+	holder := "crash-" + strconv.Itoa(os.Getpid())
+	if instance != "" {
+		holder = chatter.InstanceHolder(instance)
+	}
 	client, err := amocrmsink.NewClient(amocrmsink.ClientConfig{Store: store, Workspace: ws, Account: "crash",
-		BaseURL: os.Getenv("CRASH_CRM"), LongLivedToken: os.Getenv("CRASH_TOKEN"), Interval: time.Millisecond,
-		Options: []amocrm.Option{amocrm.WithBackoff(amocrm.Backoff{Base: 5 * time.Millisecond, Max: 50 * time.Millisecond, Retries: 3}),
-			amocrm.WithTimeout(10 * time.Second)}})
+		BaseURL: os.Getenv("CRASH_CRM"), LongLivedToken: os.Getenv("CRASH_TOKEN"), Interval: interval,
+		Options: append([]amocrm.Option{amocrm.WithBackoff(amocrm.Backoff{Base: 5 * time.Millisecond, Max: 50 * time.Millisecond, Retries: 3}),
+			amocrm.WithTimeout(10 * time.Second)}, localLimiter(interval)...)})
 	if err != nil {
 		return err
 	}
@@ -402,12 +452,14 @@ func crashChild() error {
 	sink, err := amocrmsink.New(amocrmsink.Config{Client: client, Mapper: mapper, Schema: cache, Contacts: store, Leases: store,
 		MarkerField: marker, ContactTelegramIDField: int(amocrmtest.DemoContactTelegramID),
 		ContactUsernameField: int(amocrmtest.DemoContactTelegramUsername),
-		LeaseTTL:             3 * time.Second, LeaseWait: 2 * time.Second, Holder: os.Getenv("CRASH_HOLDER") + "-" + strconv.Itoa(os.Getpid()),
+		LeaseTTL:             time.Minute, LeaseWait: 2 * time.Second, Holder: holder,
 		BatchSize: 10, BatchWait: 20 * time.Millisecond})
 	if err != nil {
 		return err
 	}
-	p, err := chatter.NewPipeline(chatter.PipelineConfig{Store: store, Sink: sink, Workers: 8, JobTimeout: 5 * time.Second,
+	// The child's log: the queue's lines about instances.
+	logger := slog.New(instanceLines{slog.NewTextHandler(os.Stdout, nil)})
+	p, err := chatter.NewPipeline(chatter.PipelineConfig{Store: store, Sink: sink, Workers: 8, JobTimeout: 5 * time.Second, Instance: instance, Logger: logger,
 		Backoff: chatter.ExponentialBackoff(20*time.Millisecond, 500*time.Millisecond)})
 	if err != nil {
 		return err
@@ -424,7 +476,9 @@ func crashChild() error {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	var batch []*chatter.Message
+	accepted := 0
 	for sc.Scan() {
+		accepted++
 		var m chatter.Message
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			return err
@@ -443,12 +497,18 @@ func crashChild() error {
 			return err
 		}
 	}
+	started, reported := time.Now(), time.Now()
 	for {
 		counts, err := store.CountEntries(ctx, chatter.LedgerQuery{Workspace: ws})
 		if err != nil {
 			return err
 		}
-		if counts[chatter.StateDelivered] == crashMessages {
+		if time.Since(reported) >= 10*time.Second {
+			// Progress, for the parent's failure message.
+			reported = time.Now()
+			fmt.Printf("%s: %v\n", time.Since(started).Round(time.Second), counts)
+		}
+		if counts[chatter.StateDelivered] == accepted {
 			stop()
 			return <-runDone
 		}
@@ -461,4 +521,39 @@ func crashChild() error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// instanceLines passes on the log records about instances only.
+type instanceLines struct{ slog.Handler }
+
+func (h instanceLines) Handle(ctx context.Context, r slog.Record) error {
+	if !strings.Contains(r.Message, "instance") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h instanceLines) WithAttrs(as []slog.Attr) slog.Handler {
+	return instanceLines{h.Handler.WithAttrs(as)}
+}
+
+func (h instanceLines) WithGroup(name string) slog.Handler {
+	return instanceLines{h.Handler.WithGroup(name)}
+}
+
+// envDuration is the duration in the variable name, or def.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+// localLimiter is CRASH_LIMITER=local's option: each process paces itself
+// (amocrm's own limiter) instead of sharing the store's budget.
+func localLimiter(interval time.Duration) []amocrm.Option {
+	if os.Getenv("CRASH_LIMITER") != "local" {
+		return nil
+	}
+	return []amocrm.Option{amocrm.WithLimiter(amocrm.NewIntervalLimiter(interval))}
 }

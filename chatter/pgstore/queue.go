@@ -35,6 +35,10 @@ type QueueTuning struct {
 	// River job ended outside Chatter (discarded by the rescuer, cancelled
 	// by an operator) and marks them dead. Defaults to 1 minute.
 	ReconcileInterval time.Duration
+	// InstanceSweep is how often Work looks for running jobs of instances
+	// whose process died (chatter.QueueConfig.Instance) and runs them
+	// again. Defaults to 2 s.
+	InstanceSweep time.Duration
 }
 
 // Work implements chatter.Queue with a River client (riverpgxv5) on the
@@ -52,7 +56,14 @@ type QueueTuning struct {
 // attempt given back and the job snoozed; Dead — the ledger says dead and the
 // job is cancelled. A job left running by a crashed process is rescued by
 // River after QueueTuning.RescueAfter and runs again with a higher Attempt
-// (or goes dead when the interrupted attempt was the round's last).
+// (or goes dead when the interrupted attempt was the round's last). With
+// cfg.Instance the wait is gone: the instance's fence is a session-level
+// advisory lock on a connection of its own, which PostgreSQL drops when the
+// process dies, so a restart of the instance, or any other instance's Work
+// within QueueTuning.InstanceSweep, runs the dead process's jobs again at
+// once (and frees its leases). If that session breaks while the process
+// lives, Work stops its jobs and returns an error (another process may now
+// take them): run it again.
 //
 // An outcome's notifications (Outcome.Notifications, opened Alerts) are
 // River jobs in the queue "chatter_notify" committed in the outcome's

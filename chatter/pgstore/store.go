@@ -141,7 +141,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.repl = strings.NewReplacer("{schema}", prefix)
 	q, err := deliveryqueue.New(riverpgxv5.New(pool), ledger{s}, deliveryqueue.Config{
 		Name: "pgstore", Schema: s.schema, Logger: s.log, Now: s.now,
-		Tuning: deliveryqueue.Tuning(cfg.Queue),
+		Tuning: deliveryqueue.Tuning(cfg.Queue), Fences: fences{s},
 	})
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 // contexts of running attempts, waits for them to return and record their
 // outcomes (an outcome returned after the cancellation is still applied; the
 // wait is bounded by JobTimeout + 30 s), and returns nil. It returns an error
-// only for bad arguments or when the River client cannot be built or started.
+// only for bad arguments, when the River client cannot be built or started.
 //
 // Each job is a River job in the queue "chatter_delivery" with priority
 // Priority+1. The worker marks the ledger StateDelivering and counts the
@@ -35,7 +35,13 @@ import (
 // is seen as ambiguous (Attempt > 1). A job interrupted by a crash is rescued
 // by River after QueueTuning.RescueAfter and run again with a higher
 // Job.Attempt; when the interrupted attempt was the round's last, the entry
-// goes dead without another call.
+// goes dead without another call. With cfg.Instance the wait is gone: the
+// instance's fence is a file lock beside the database
+// (<file>.instance-<id>.lock), so a restart of the instance, or any other
+// instance's Work within QueueTuning.InstanceSweep, knows the crashed
+// process is dead and runs its jobs again at once (and frees its leases).
+// Work then also returns deliveryqueue's fence-lost error; a file lock is
+// never lost.
 //
 // An outcome's notifications (Outcome.Notifications, opened Alerts) are
 // River jobs in the queue "chatter_notify" committed in the outcome's

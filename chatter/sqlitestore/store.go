@@ -81,6 +81,10 @@ type QueueTuning struct {
 	// River job ended outside Chatter (discarded by the rescuer, cancelled
 	// by an operator) and marks them dead. Defaults to 1 minute.
 	ReconcileInterval time.Duration
+	// InstanceSweep is how often Work looks for running jobs of instances
+	// whose process died (chatter.QueueConfig.Instance) and runs them
+	// again. Defaults to 2 s.
+	InstanceSweep time.Duration
 }
 
 // Config configures a Store. The zero value works for messages, the queue and
@@ -170,7 +174,7 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 	}
 	q, err := deliveryqueue.New(s.driver, ledger{s}, deliveryqueue.Config{
 		Name: "sqlitestore", Logger: s.log, Now: s.now,
-		Tuning: deliveryqueue.Tuning(cfg.Queue),
+		Tuning: deliveryqueue.Tuning(cfg.Queue), Fences: fences{s},
 	})
 	if err != nil {
 		return nil, err

@@ -56,11 +56,15 @@ type Tuning struct {
 	// ReconcileInterval is how often Work runs the reconcile sweep (it also
 	// runs once when Work starts). Defaults to DefaultReconcileInterval.
 	ReconcileInterval time.Duration
+	// InstanceSweep is how often Work looks for running jobs of instances
+	// whose process died (chatter.QueueConfig.Instance). Defaults to
+	// DefaultInstanceSweep.
+	InstanceSweep time.Duration
 }
 
 // Validate rejects negative durations.
 func (t Tuning) Validate() error {
-	if t.RescueAfter < 0 || t.FetchPollInterval < 0 || t.FetchCooldown < 0 || t.CompletedJobRetention < 0 || t.ReconcileInterval < 0 {
+	if t.RescueAfter < 0 || t.FetchPollInterval < 0 || t.FetchCooldown < 0 || t.CompletedJobRetention < 0 || t.ReconcileInterval < 0 || t.InstanceSweep < 0 {
 		return errors.New("queue durations must not be negative")
 	}
 	return nil
@@ -78,6 +82,9 @@ type Config struct {
 	Now func() time.Time
 	// Tuning tunes the River client of Work.
 	Tuning Tuning
+	// Fences are the store's instance fences; nil: the store refuses
+	// chatter.QueueConfig.Instance.
+	Fences Fences
 }
 
 // Queue is a store's delivery queue: River over the store's Ledger.
@@ -90,6 +97,7 @@ type Queue[TTx any, D riverdriver.Driver[TTx]] struct {
 	log     *slog.Logger
 	now     func() time.Time
 	tuning  Tuning
+	fences  Fences
 }
 
 // New returns a Queue. It starts nothing and does not touch the database.
@@ -99,7 +107,7 @@ func New[TTx any, D riverdriver.Driver[TTx]](driver D, ledger Ledger[TTx], cfg C
 	}
 	q := &Queue[TTx, D]{
 		driver: driver, ledger: ledger, name: cfg.Name, schema: cfg.Schema,
-		log: cfg.Logger, now: cfg.Now, tuning: cfg.Tuning,
+		log: cfg.Logger, now: cfg.Now, tuning: cfg.Tuning, fences: cfg.Fences,
 	}
 	if q.log == nil {
 		q.log = slog.New(slog.DiscardHandler)
@@ -108,6 +116,7 @@ func New[TTx any, D riverdriver.Driver[TTx]](driver D, ledger Ledger[TTx], cfg C
 		q.now = time.Now
 	}
 	q.tuning.ReconcileInterval = cmp.Or(q.tuning.ReconcileInterval, DefaultReconcileInterval)
+	q.tuning.InstanceSweep = cmp.Or(q.tuning.InstanceSweep, DefaultInstanceSweep)
 	client, err := river.NewClient(driver, &river.Config{Schema: cfg.Schema, Logger: q.log})
 	if err != nil {
 		return nil, fmt.Errorf("%s: river client: %w", cfg.Name, err)
@@ -158,7 +167,8 @@ func (q *Queue[TTx, D]) invalid(field, ru, en string) error {
 // DeliveryQueue with cfg.Workers workers until ctx ends, then cancels the
 // running attempts' contexts, waits (at most JobTimeout + LedgerWriteLimit)
 // for them to return and record their outcomes, and returns nil. It returns
-// an error only for bad arguments or when River cannot be started.
+// an error only for bad arguments, when River cannot be started, or
+// (ErrFenceLost) when cfg.Instance's fence was lost while it ran.
 //
 // The reconcile sweep runs when Work starts and every ReconcileInterval.
 func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter.WorkFunc) error {
@@ -180,6 +190,20 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	workers := cmp.Or(cfg.Workers, DefaultWorkers)
 	timeout := cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
 	log := cmp.Or(cfg.Logger, q.log)
+	var clientID string
+	var fenceLost <-chan struct{}
+	if cfg.Instance != "" {
+		lost, release, err := q.claimInstance(ctx, cfg.Instance, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while waiting for the fence
+			}
+			return err
+		}
+		// Released after River stopped (deferred before it is started).
+		defer release()
+		fenceLost, clientID = lost, chatter.InstanceHolder(cfg.Instance)
+	}
 	w := &deliveryWorker[TTx, D]{q: q, fn: fn, log: log, notifying: cfg.Notifier != nil}
 	ws := river.NewWorkers()
 	if err := river.AddWorkerSafely(ws, w); err != nil {
@@ -202,6 +226,7 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	// timeout; a notification's timeout is its own (notifyWorker.Timeout).
 	rescue = max(rescue, timeout, notifyRun)
 	client, err := river.NewClient(q.driver, &river.Config{
+		ID:                          clientID,
 		Schema:                      q.schema,
 		Queues:                      queues,
 		Workers:                     ws,
@@ -226,12 +251,21 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 	q.reconcile(ctx, log)
 	tick := time.NewTicker(q.tuning.ReconcileInterval)
 	defer tick.Stop()
+	sweep := time.NewTicker(q.tuning.InstanceSweep)
+	defer sweep.Stop()
+	var result error
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
+		case <-fenceLost:
+			log.ErrorContext(ctx, q.name+": "+ErrFenceLost.Error(), slog.String("instance", cfg.Instance),
+				slog.String(chatter.AttrCategory, chatter.CategorySystem))
+			result, done = fmt.Errorf("%s: work: %w", q.name, ErrFenceLost), true
 		case <-tick.C:
 			q.reconcile(ctx, log)
+		case <-sweep.C:
+			q.sweepInstances(ctx, cfg.Instance, log)
 		}
 	}
 
@@ -245,7 +279,7 @@ func (q *Queue[TTx, D]) Work(ctx context.Context, cfg chatter.QueueConfig, fn ch
 		log.ErrorContext(stopCtx, q.name+": queue did not stop in time", slog.String("error", err.Error()))
 	}
 	log.InfoContext(stopCtx, q.name+": queue stopped")
-	return nil
+	return result
 }
 
 // reconcile runs the sweep once and logs what it did.
