@@ -61,18 +61,19 @@ type benchWorld struct {
 	dir, url, hook string
 	config         string
 	crm            *httptest.Server
+	fake           *amocrmtest.Server
 	tg             *httptest.Server
 	botToken       string
 }
 
 const benchSecret = "bench-webhook-secret"
 
-func newBenchWorld(b *testing.B) *benchWorld {
+func newBenchWorld(b testing.TB) *benchWorld {
 	b.Helper()
 	w := &benchWorld{dir: b.TempDir()}
 	crm := amocrmtest.New(amocrmtest.WithSeed(amocrmtest.DemoAccount))
 	crm.AddCustomField(amocrmtest.EntityLeads, amocrmtest.CustomField{Name: amocrmsink.DefaultMarkerFieldName, Type: amocrmtest.FieldText, IsAPIOnly: true})
-	w.crm = httptest.NewServer(crm)
+	w.fake, w.crm = crm, httptest.NewServer(crm)
 	b.Cleanup(w.crm.Close)
 	tg := tgbottest.New()
 	token, _ := tg.AddBot("bench_bot")
@@ -127,12 +128,17 @@ workspaces:
 
 // start runs the server and returns the process once /readyz answers 200,
 // with the time that took.
-func (w *benchWorld) start(b *testing.B) (*exec.Cmd, time.Duration) {
+func (w *benchWorld) start(b testing.TB) (*exec.Cmd, time.Duration) {
+	b.Helper()
+	return w.startLogging(b, &strings.Builder{})
+}
+
+// startLogging is start with the server's log written to stderr.
+func (w *benchWorld) startLogging(b testing.TB, stderr io.Writer) (*exec.Cmd, time.Duration) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SERVER_BENCH_CHILD_ARGS=serve -config "+w.config)
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -147,11 +153,11 @@ func (w *benchWorld) start(b *testing.B) (*exec.Cmd, time.Duration) {
 		}
 	}
 	cmd.Process.Kill()
-	b.Fatalf("the server did not get ready in 30 s:\n%s", stderr.String())
+	b.Fatalf("the server did not get ready in 30 s:\n%s", stderr)
 	return nil, 0
 }
 
-func stopChild(b *testing.B, cmd *exec.Cmd) {
+func stopChild(b testing.TB, cmd *exec.Cmd) {
 	b.Helper()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)

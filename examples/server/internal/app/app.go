@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -85,8 +84,8 @@ type App struct {
 	wsMu     sync.Mutex            // serialises UpdateWorkspace
 	workCtx  context.Context       // the running server's, for workspaces started later (nil before Serve)
 
-	holder   string // this instance in leases
-	instance string // this instance's id, answered by /healthz
+	holder   string // this process in leases: chatter.InstanceHolder(instance)
+	instance string // this instance's stable id (resolveInstance), answered by /healthz
 	sup      *supervisor
 	started  time.Time
 
@@ -116,9 +115,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		base = slog.New(slog.DiscardHandler)
 	}
 	var err error
-	a.instance = randomHex(8)
-	host, _ := os.Hostname()
-	a.holder = "chatter-" + cmpOr(host, "host") + "-" + a.instance
+	if a.instance, err = resolveInstance(a.cfg); err != nil {
+		return nil, err
+	}
+	a.holder = chatter.InstanceHolder(a.instance)
 	a.build = doctor.CurrentBuild(opts.Version)
 	a.build.StartedAt = a.started
 	a.build.Instance = a.instance
@@ -172,6 +172,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Notifier: a.metrics.Notifier(chatter.NotifierFunc(a.notify)), Logger: a.log,
 		MaxAge: d.MaxAge.D(), MaxAttempts: d.MaxAttempts, Backoff: chatter.ExponentialBackoff(d.BackoffBase.D(), d.BackoffMax.D()),
 		Workers: d.Workers, JobTimeout: d.JobTimeout.D(), Now: a.now, Hooks: a.metrics.PipelineHooks(),
+		Instance: a.instance,
 	})
 	if err != nil {
 		a.store.Close()

@@ -28,6 +28,16 @@ type Config struct {
 	// Default "./chatter-data" (flag -data, CHATTER_DATA_DIR). A relative
 	// path is relative to the working directory.
 	DataDir string `yaml:"data_dir" json:"data_dir,omitempty"`
+	// Instance names this server process across its restarts (letters,
+	// digits, '.', '_', '-'; at most 64), distinct from every other
+	// process on the same store: after a crash its restart takes back at
+	// once the deliveries it left running and the leases it held (bots'
+	// pollers, people's deliveries), and other instances take a dead
+	// one's work over within seconds. Default: kept in <data_dir>/instance,
+	// made at the first start. Set it (CHATTER_INSTANCE, e.g. a
+	// StatefulSet pod's name) when the data directory does not survive a
+	// restart.
+	Instance string `yaml:"instance" json:"instance,omitempty"`
 	// Log configures the process log.
 	Log Log `yaml:"log" json:"log,omitzero"`
 	// Store is where messages, the delivery ledger and settings live.

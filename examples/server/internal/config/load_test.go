@@ -20,8 +20,8 @@ const fullToken = "eyJ0eXAiOiAiSldUIiwgImFsZyI6ICJIUzI1NiJ9.eyJhdWQiOiAieCIsICJl
 // fullExpected is testdata/full.yaml as a struct.
 func fullExpected(t *testing.T) *Config {
 	return &Config{
-		DataDir: "/var/lib/chatter",
-		Log:     Log{Level: "debug", Format: "json"},
+		DataDir: "/var/lib/chatter", Instance: "chatter-web-1",
+		Log: Log{Level: "debug", Format: "json"},
 		Store: Store{
 			SQLite:         SQLite{Path: "db/chatter.sqlite"},
 			Postgres:       Postgres{URL: "postgres://chatter:pg-pass-Secret1@db.internal:5432/chatter?sslmode=require", Schema: "chatter_prod"},

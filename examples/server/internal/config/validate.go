@@ -129,6 +129,10 @@ func (v *validator) id(path, id string, seen map[string]string, list string) {
 func (v *validator) top() {
 	c := v.c
 	v.required("data_dir", c.DataDir)
+	if c.Instance != "" && chatter.ValidateInstance(c.Instance) != nil {
+		v.errorf("instance", fmt.Sprintf("имя экземпляра %q: от 1 до %d латинских букв, цифр, '.', '_' или '-'", c.Instance, chatter.MaxInstanceLen),
+			fmt.Sprintf("instance %q: 1 to %d ASCII letters, digits, '.', '_' or '-'", c.Instance, chatter.MaxInstanceLen))
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.errorf("log.level", fmt.Sprintf("уровень %q: нужно debug, info, warn или error", c.Log.Level),
 			fmt.Sprintf("level %q: want debug, info, warn or error", c.Log.Level))

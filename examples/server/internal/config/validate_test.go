@@ -70,6 +70,9 @@ func TestValidateChecks(t *testing.T) {
 	}{
 		{"data dir", func(c *Config, _ *Workspace) { c.DataDir = "" }, want{errors: []string{"data_dir"}}},
 		{"log format", func(c *Config, _ *Workspace) { c.Log.Format = "xml" }, want{errors: []string{"log.format"}}},
+		{"instance with a slash", func(c *Config, _ *Workspace) { c.Instance = "web/1" }, want{errors: []string{"instance"}}},
+		{"instance in Cyrillic", func(c *Config, _ *Workspace) { c.Instance = "сервер" }, want{errors: []string{"instance"}}},
+		{"instance", func(c *Config, _ *Workspace) { c.Instance = "chatter-web-1.prod" }, want{}},
 		{"postgres url", func(c *Config, _ *Workspace) { c.Store.Postgres.URL = "mysql://db/x" }, want{errors: []string{"store.postgres.url"}}},
 		{"postgres schema", func(c *Config, _ *Workspace) { c.Store.Postgres.Schema = "1bad-schema" }, want{errors: []string{"store.postgres.schema"}}},
 		{"sealing key", func(c *Config, _ *Workspace) { c.Store.SealingKey = "abc" }, want{errors: []string{"store.sealing_key"}}},
@@ -334,6 +337,6 @@ func TestCheckPrintsEveryProblem(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Equal(t, "ошибок нет, предупреждений: 1", lines[len(lines)-1])
 	require.True(t, slices.ContainsFunc(lines, func(s string) bool {
-		return strings.HasPrefix(s, "предупреждение: line 9 store.sqlite.path")
+		return strings.HasPrefix(s, "предупреждение: line 10 store.sqlite.path")
 	}), out.String())
 }
