@@ -127,7 +127,14 @@ func startChild(t testing.TB, env []string) *child {
 	cmd.Env = append(os.Environ(), env...)
 	out := &strings.Builder{}
 	var mu sync.Mutex
-	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	w := writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if os.Getenv("CRASH_VERBOSE") != "" {
+			os.Stderr.Write(p) // a run's progress, as it happens
+		}
+		return out.Write(p)
+	})
 	cmd.Stdout, cmd.Stderr = w, w
 	require.NoError(t, cmd.Start())
 	c := &child{cmd: cmd, done: make(chan error, 1), out: out}
