@@ -40,32 +40,38 @@ func (f fences) lockPath(ctx context.Context, id string) (string, error) {
 	return file + ".instance-" + id + ".lock", nil
 }
 
-// Claim implements deliveryqueue.Fences.
-func (f fences) Claim(ctx context.Context, id string, waiting func()) (<-chan struct{}, func(), error) {
+// tryFence takes the fence of id if it is free: the function that gives it
+// back, or ok false when another holder has it.
+func (f fences) tryFence(ctx context.Context, id string) (release func(), ok bool, err error) {
 	path, err := f.lockPath(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, false, err
 	}
 	if path == "" {
 		mu, _ := memFences.LoadOrStore(memFenceKey{f.s, id}, &sync.Mutex{})
 		m := mu.(*sync.Mutex)
-		for warned := false; !m.TryLock(); warned = true {
-			if !warned {
-				waiting()
-			}
-			if err := sleepCtx(ctx, fencePoll); err != nil {
-				return nil, nil, err
-			}
+		if !m.TryLock() {
+			return nil, false, nil
 		}
-		return nil, m.Unlock, nil
+		return m.Unlock, true, nil
 	}
+	file, ok, err := tryLockFile(path)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return func() { unlockFile(file) }, true, nil
+}
+
+// Claim implements deliveryqueue.Fences. A file lock is never lost while
+// held, so the lost channel is nil.
+func (f fences) Claim(ctx context.Context, id string, waiting func()) (<-chan struct{}, func(), error) {
 	for warned := false; ; warned = true {
-		file, ok, err := tryLockFile(path)
+		release, ok, err := f.tryFence(ctx, id)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ok {
-			return nil, func() { unlockFile(file) }, nil
+			return nil, release, nil
 		}
 		if !warned {
 			waiting()
@@ -78,24 +84,11 @@ func (f fences) Claim(ctx context.Context, id string, waiting func()) (<-chan st
 
 // Probe implements deliveryqueue.Fences.
 func (f fences) Probe(ctx context.Context, id string, fn func(ctx context.Context) error) (bool, error) {
-	path, err := f.lockPath(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	if path == "" {
-		mu, _ := memFences.LoadOrStore(memFenceKey{f.s, id}, &sync.Mutex{})
-		m := mu.(*sync.Mutex)
-		if !m.TryLock() {
-			return false, nil
-		}
-		defer m.Unlock()
-		return true, fn(ctx)
-	}
-	file, ok, err := tryLockFile(path)
+	release, ok, err := f.tryFence(ctx, id)
 	if err != nil || !ok {
 		return false, err
 	}
-	defer unlockFile(file)
+	defer release()
 	return true, fn(ctx)
 }
 
