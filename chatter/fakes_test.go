@@ -302,6 +302,11 @@ func (s *fakeStore) Replay(_ context.Context, ws string, key Key) error {
 	return nil
 }
 
+// Wake is not used by the pipeline's tests of this fake.
+func (s *fakeStore) Wake(context.Context, string, ...ErrorClass) (int, error) {
+	return 0, errors.New("fakeStore: Wake is not supported")
+}
+
 func (s *fakeStore) ReplayDead(_ context.Context, q LedgerQuery) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

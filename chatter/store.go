@@ -328,6 +328,14 @@ type Queue interface {
 	// stops being dead meanwhile is skipped. On an error the count says
 	// how many were replayed before it.
 	ReplayDead(ctx context.Context, q LedgerQuery) (int, error)
+	// Wake makes the deliveries of workspace that are snoozed (StateQueued
+	// with NextAt still ahead) with one of classes runnable now, and
+	// returns how many it woke. A sink calls it through its owner when the
+	// destination that made it snooze them (a block, a pause) answers
+	// again, so they do not sleep out a guessed cool-down. Retries after a
+	// failure (StateFailed) and running deliveries are not touched; no
+	// attempt is used. With no classes it wakes nothing.
+	Wake(ctx context.Context, workspace string, classes ...ErrorClass) (int, error)
 }
 
 // ContactLink remembers which CRM contact a Telegram person is, and the lead

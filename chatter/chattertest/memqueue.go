@@ -278,6 +278,36 @@ func (s *MemStore) replayLocked(me *memEntry, now time.Time) {
 	s.scheduleLocked(j, now)
 }
 
+// Wake implements chatter.Queue: the workspace's snoozed entries with one of
+// classes (queued, NextAt ahead, job not running) run now.
+func (s *MemStore) Wake(ctx context.Context, workspace string, classes ...chatter.ErrorClass) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := needWorkspace(workspace); err != nil {
+		return 0, fmt.Errorf("chattertest: wake: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	n := 0
+	for _, me := range s.entries {
+		j := me.job
+		if me.e.Workspace != workspace || me.e.State != chatter.StateQueued || !slices.Contains(classes, me.e.ErrorClass) ||
+			!me.e.NextAt.After(now) || j == nil || j.running || j.done || j.ended != "" {
+			continue
+		}
+		me.e.NextAt, me.e.UpdatedAt = now, now
+		j.runAt = now
+		s.scheduleLocked(j, now)
+		n++
+	}
+	if n > 0 {
+		s.wakeLocked()
+	}
+	return n, nil
+}
+
 // ReplayDead implements chatter.Queue: every dead entry matching q (States
 // empty or [dead]; Limit and Before ignored) is replayed; it returns how
 // many.

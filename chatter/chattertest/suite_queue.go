@@ -23,6 +23,7 @@ var queueTests = []storeTest{
 	{"RetryRecordedThenReplay", testQueueRetryRecorded},
 	{"RetryExhausted", testQueueRetryExhausted},
 	{"Snooze", testQueueSnooze},
+	{"Wake", testQueueWake},
 	{"DeadReplayDelivered", testQueueDeadReplay},
 	{"ReplayErrors", testQueueReplayErrors},
 	{"Panic", testQueuePanic},
@@ -299,6 +300,74 @@ func testQueueSnooze(t *testing.T, s chatter.Store) {
 	if e2.Attempts != 0 || e2.ErrorClass != chatter.ClassRateLimited || e2.LastError != "retry after 10ms" {
 		t.Errorf("snoozed entry = %+v, want queued, 0 attempts, rate_limited with its reason", e2)
 	}
+}
+
+// testQueueWake: Wake runs at once the workspace's deliveries snoozed with
+// the classes named, and nothing else: not another class, not a retry after
+// a failure, not another workspace.
+func testQueueWake(t *testing.T, s chatter.Store) {
+	const ws, other = "ws-main", "ws-other"
+	blocked := NewMessage(ws, -1008888, 1, "")
+	auth := NewMessage(ws, -1008888, 2, "")
+	failed := NewMessage(ws, -1008888, 3, "")
+	elsewhere := NewMessage(other, -1008888, 4, "")
+	for _, m := range []*chatter.Message{blocked, auth, failed, elsewhere} {
+		save(t, s, m, accept(0, 3))
+	}
+	var log jobLog
+	startWork(t, s, chatter.QueueConfig{Workers: 2}, func(_ context.Context, j *chatter.Job) chatter.Outcome {
+		if log.add(j) > 1 {
+			return deliveredOutcome(j)
+		}
+		switch j.Message.Key {
+		case auth.Key:
+			return chatter.Outcome{Kind: chatter.OutcomeSnooze, Class: chatter.ClassAuth, Err: "401", Delay: time.Hour}
+		case failed.Key:
+			return chatter.Outcome{Kind: chatter.OutcomeRetry, Class: chatter.ClassBlocked, Err: "403", Delay: time.Hour}
+		}
+		return chatter.Outcome{Kind: chatter.OutcomeSnooze, Class: chatter.ClassBlocked, Err: "403", Delay: time.Hour}
+	})
+	waitFor(t, "every message snoozed or failed", func() (bool, error) {
+		for _, m := range []*chatter.Message{blocked, auth, failed, elsewhere} {
+			e, err := s.GetEntry(t.Context(), m.Workspace, m.Key)
+			if err != nil || e.LastError == "" || (e.State != chatter.StateQueued && e.State != chatter.StateFailed) {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	n, err := s.Wake(t.Context(), ws)
+	require.NoError(t, err)
+	require.Zero(t, n, "Wake with no classes wakes nothing")
+	_, err = s.Wake(t.Context(), "", chatter.ClassBlocked)
+	require.ErrorIs(t, err, chatter.ErrInvalid, "Wake without a workspace")
+
+	n, err = s.Wake(t.Context(), ws, chatter.ClassBlocked, chatter.ClassRateLimited)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "one delivery of ws snoozed as blocked")
+	e := waitEntry(t, s, ws, blocked.Key, chatter.StateDelivered)
+	require.Equal(t, 1, e.Attempts, "the snooze used no attempt, the woken run is the first")
+
+	got := map[string]string{}
+	for _, m := range []*chatter.Message{auth, failed, elsewhere} {
+		e, err := s.GetEntry(t.Context(), m.Workspace, m.Key)
+		require.NoError(t, err)
+		got[m.Workspace+"/"+m.Key.String()] = fmt.Sprintf("%s %s ahead=%t", e.State, e.ErrorClass, e.NextAt.After(time.Now().Add(30*time.Minute)))
+	}
+	want := map[string]string{
+		ws + "/" + auth.Key.String():         "queued auth ahead=true",
+		ws + "/" + failed.Key.String():       "failed blocked ahead=true",
+		other + "/" + elsewhere.Key.String(): "queued blocked ahead=true",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("entries Wake must not touch (-want +got):\n%s", d)
+	}
+	if c := log.count(ws, blocked.Key); c != 2 {
+		t.Errorf("the woken delivery ran %d times, want 2", c)
+	}
+	n, err = s.Wake(t.Context(), ws, chatter.ClassBlocked)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left to wake")
 }
 
 func testQueueDeadReplay(t *testing.T, s chatter.Store) {

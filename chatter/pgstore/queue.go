@@ -105,6 +105,16 @@ func (s *Store) ReplayDead(ctx context.Context, q chatter.LedgerQuery) (int, err
 	return s.queue.ReplayDead(ctx, q)
 }
 
+// Wake implements chatter.Queue: the workspace's deliveries snoozed with one
+// of classes (queued, next attempt ahead) run now; their River jobs become
+// available in the same transaction as the ledger's NextAt.
+func (s *Store) Wake(ctx context.Context, workspace string, classes ...chatter.ErrorClass) (int, error) {
+	if err := needWorkspace(workspace); err != nil {
+		return 0, fmt.Errorf("pgstore: wake: %w", err)
+	}
+	return s.queue.Wake(ctx, workspace, classes...)
+}
+
 // EndDeliveryJobForTest is for tests (chattertest.TestStore's reconcile
 // cases): it ends the River job of key's current delivery round as River
 // would without Chatter, with state "discarded" (the rescuer gave up on it)
@@ -259,6 +269,28 @@ func (l ledger) Reconcile(ctx context.Context, now time.Time, reason string) (in
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+func (l ledger) Wake(ctx context.Context, workspace string, classes []chatter.ErrorClass, now time.Time) (int64, error) {
+	cs := make([]string, len(classes))
+	for i, c := range classes {
+		cs[i] = string(c)
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	// The ledger rows first (locking them, as every ledger write does
+	// before the job), then their snoozed jobs, in one statement.
+	var n int64
+	err := l.s.pool.QueryRow(ctx, l.s.q(`WITH w AS (
+			UPDATE {schema}chatter_messages SET next_at = $4, updated_at = $4
+			WHERE workspace = $1 AND state = 'queued' AND error_class = ANY($2) AND next_at > $4
+			RETURNING id, round),
+		j AS (
+			UPDATE {schema}river_job AS j SET state = 'available', scheduled_at = now()
+			FROM w WHERE j.kind = ANY($3) AND j.state = 'scheduled'
+			  AND (j.args->>'message_id')::bigint = w.id AND (j.args->>'round')::bigint = w.round
+			RETURNING 1)
+		SELECT count(*) FROM j`), workspace, cs, deliveryqueue.DeliveryKinds, now).Scan(&n)
+	return n, err
 }
 
 // RaiseAlert implements deliveryqueue.AlertLedger: the row is created, or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chatterhq/sdk/chatter"
@@ -84,6 +85,16 @@ func (s *Store) ReplayDead(ctx context.Context, q chatter.LedgerQuery) (int, err
 		return 0, err
 	}
 	return s.queue.ReplayDead(ctx, q)
+}
+
+// Wake implements chatter.Queue: the workspace's deliveries snoozed with one
+// of classes (queued, next attempt ahead) run now; their River jobs become
+// available in the same transaction as the ledger's NextAt.
+func (s *Store) Wake(ctx context.Context, workspace string, classes ...chatter.ErrorClass) (int, error) {
+	if err := s.checkOpen(); err != nil {
+		return 0, err
+	}
+	return s.queue.Wake(ctx, workspace, classes...)
 }
 
 // EndDeliveryJobForTest is for tests (chattertest.TestStore's reconcile
@@ -240,6 +251,38 @@ func (l ledger) Reconcile(ctx context.Context, now time.Time, reason string) (in
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+func (l ledger) Wake(ctx context.Context, workspace string, classes []chatter.ErrorClass, now time.Time) (int64, error) {
+	if err := l.s.checkOpen(); err != nil {
+		return 0, err
+	}
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(classes)), ", ")
+	args := []any{workspace}
+	for _, c := range classes {
+		args = append(args, string(c))
+	}
+	args = append(args, nanos(now))
+	cond := `m.workspace = ? AND m.state = 'queued' AND m.error_class IN (` + in + `) AND m.next_at > ?`
+	var n int64
+	err := l.s.inTx(ctx, func(tx *sql.Tx) error {
+		// River's own clock and format for scheduled_at (as its JobRetry).
+		res, err := tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+			WHERE kind IN (?, ?) AND state = 'scheduled' AND EXISTS (SELECT 1 FROM chatter_messages AS m
+			  WHERE `+cond+` AND m.id = json_extract(river_job.args, '$.message_id')
+			    AND m.round = json_extract(river_job.args, '$.round'))`,
+			append([]any{deliveryqueue.DeliveryKinds[0], deliveryqueue.DeliveryKinds[1]}, args...)...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE chatter_messages AS m SET next_at = ?, updated_at = ? WHERE `+cond,
+			append([]any{nanos(now), nanos(now)}, args...)...)
+		return err
+	})
+	return n, err
 }
 
 // RaiseAlert implements deliveryqueue.AlertLedger. The transaction is the

@@ -110,4 +110,9 @@ type Ledger[TTx any] interface {
 	// message_id and round; the job kinds are DeliveryKinds). It returns how
 	// many rows it changed.
 	Reconcile(ctx context.Context, now time.Time, reason string) (int64, error)
+	// Wake makes the rows of workspace that are queued with one of classes
+	// and a NextAt after now due now (NextAt = now), and the River jobs of
+	// their current rounds that are scheduled (snoozed) available now. It
+	// returns how many jobs it made available.
+	Wake(ctx context.Context, workspace string, classes []chatter.ErrorClass, now time.Time) (int64, error)
 }

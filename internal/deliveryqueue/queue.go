@@ -375,6 +375,25 @@ func (q *Queue[TTx, D]) ReplayDead(ctx context.Context, lq chatter.LedgerQuery) 
 // insertNotifications inserts notification jobs inside tx. It uses the
 // insert-only client: a running client refuses kinds it has no worker for,
 // and a Work without a Notifier has none.
+// Wake implements chatter.Queue's Wake for the store.
+func (q *Queue[TTx, D]) Wake(ctx context.Context, workspace string, classes ...chatter.ErrorClass) (int, error) {
+	if workspace == "" {
+		return 0, q.invalid("workspace", "не указано рабочее пространство", "workspace is empty")
+	}
+	if len(classes) == 0 {
+		return 0, nil
+	}
+	n, err := q.ledger.Wake(ctx, workspace, classes, q.now())
+	if err != nil {
+		return 0, fmt.Errorf("%s: wake: %w", q.name, err)
+	}
+	if n > 0 {
+		q.log.InfoContext(ctx, q.name+": snoozed deliveries woken", slog.String(chatter.AttrWorkspace, workspace),
+			slog.Int64("count", n), slog.Any("classes", classes))
+	}
+	return int(n), nil
+}
+
 func (q *Queue[TTx, D]) insertNotifications(ctx context.Context, tx TTx, ps []river.InsertManyParams) error {
 	if len(ps) == 0 {
 		return nil
