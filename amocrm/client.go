@@ -214,7 +214,7 @@ func WithBackoff(b Backoff) Option {
 }
 
 // WithBlockPolicy sets when the client stops calling a throttled or
-// blocked account (the circuit), and for how long.
+// blocked account (the circuit), and how it probes for the block's end.
 func WithBlockPolicy(p BlockPolicy) Option {
 	return func(o *options) error { o.policy = p; return nil }
 }
@@ -232,7 +232,7 @@ func WithSleeper(sleep func(ctx context.Context, d time.Duration) error) Option 
 	}
 }
 
-// WithClock replaces time.Now (token expiry, circuit cool-downs).
+// WithClock replaces time.Now (token expiry, the circuit's probe schedule).
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
@@ -441,6 +441,7 @@ type request struct {
 	// token overrides authentication (OAuth endpoints), "-" for none.
 	noAuth bool
 	abs    string // absolute URL (OAuth subdomain discovery)
+	probe  bool   // Client.Probe: sent whatever the circuit's schedule, never retried
 }
 
 func (r *request) isRead() bool { return r.method == http.MethodGet || r.method == http.MethodHead }
@@ -480,25 +481,55 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		retriesRead   int
 		retry         int
 		lastBearerTok string
+		probe         bool // this request is the open circuit's probe
 	)
+	defer func() {
+		if probe {
+			c.circuit.abandon(c.now(), c.policy)
+		}
+	}()
+	admit := func() error {
+		if probe {
+			return nil
+		}
+		p, blocked := c.circuit.admit(c.now(), c.policy, req.probe)
+		if blocked != nil {
+			blocked.now = c.now
+			return blocked
+		}
+		probe = p
+		return nil
+	}
 	for ; ; retry++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if until, status, open := c.circuit.check(c.now()); open {
-			return nil, &BlockedError{StatusCode: status, Until: until, now: c.now}
+		if err := admit(); err != nil {
+			return nil, err
 		}
 		if c.auth != nil && !req.noAuth {
 			// A due retry of a failed token save, before the slot rather
 			// than between the slot and the send.
 			c.auth.retrySave(ctx)
 		}
-		if err := c.limiter.Wait(ctx); err != nil {
+		// The circuit opening while this request waits for its slot ends
+		// the wait: the request returns the *BlockedError at once instead
+		// of sleeping toward the pause (and its deadline).
+		wctx, stopWatch := c.circuit.watch(ctx)
+		err := c.limiter.Wait(wctx)
+		stopWatch()
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
+			}
+			if aerr := admit(); aerr != nil {
+				return nil, aerr
+			}
 			return nil, err
 		}
 		// A block may have opened while this request waited for its slot.
-		if until, status, open := c.circuit.check(c.now()); open {
-			return nil, &BlockedError{StatusCode: status, Until: until, now: c.now}
+		if err := admit(); err != nil {
+			return nil, err
 		}
 		var bearer string
 		if c.auth != nil && !req.noAuth {
@@ -519,7 +550,7 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		if err != nil {
 			err = c.redactErr(err)
 			c.report(ctx, req, status, dur, retry, err)
-			if req.isRead() && ctx.Err() == nil && retriesRead < c.backoff.Retries {
+			if req.isRead() && !req.probe && ctx.Err() == nil && retriesRead < c.backoff.Retries {
 				d := c.backoff.delay(retriesRead, c.jitter)
 				retriesRead++
 				if serr := c.sleep(ctx, d); serr != nil {
@@ -536,8 +567,17 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 			return nil, fmt.Errorf("amocrm: %s %s: %w", req.method, req.path, err)
 		}
 		resp := &Response{Response: hr, RequestID: hr.Header.Get("X-Request-Id"), Retries: retry}
+		if status != http.StatusTooManyRequests && (status != http.StatusForbidden || isJSON(body)) {
+			// amoCRM answers: an open circuit (this was its probe, or a
+			// request granted before it opened) closes.
+			probe = false
+			if closed, since := c.circuit.answered(status >= 200 && status < 300); closed {
+				c.logger.LogAttrs(ctx, slog.LevelInfo, "amocrm circuit closed: the account answers again",
+					slog.String("subdomain", c.Subdomain()), slog.Int("status", status),
+					slog.Duration("blocked_for", c.now().Sub(since).Round(time.Millisecond)))
+			}
+		}
 		if status >= 200 && status < 300 {
-			c.circuit.success()
 			c.report(ctx, req, status, dur, retry, nil)
 			if v != nil && status != http.StatusNoContent && len(bytes.TrimSpace(body)) > 0 {
 				if err := unmarshalLenient(body, v); err != nil {
@@ -570,10 +610,15 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		case status == http.StatusTooManyRequests:
 			now := c.now()
 			if until, opened := c.circuit.record429(now, c.policy); opened {
+				probe = false
 				c.throttled(ctx, until.Sub(now))
+				st := c.circuit.state()
 				c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm circuit open after repeated 429",
-					slog.String("subdomain", c.Subdomain()), slog.Time("until", until))
-				return resp, &BlockedError{StatusCode: status, Until: until, Cause: ae, now: c.now}
+					slog.String("subdomain", c.Subdomain()), slog.Time("next_probe", until))
+				return resp, &BlockedError{StatusCode: st.StatusCode, Until: until, Since: st.Since, Cause: ae, now: c.now}
+			}
+			if req.probe {
+				return resp, &RateLimitError{APIError: ae, retryAfter: c.policy.ProbeMin}
 			}
 			d := c.backoff.delay(retries429, c.jitter)
 			if ra := retryAfterHeader(hr, now); ra > d {
@@ -594,11 +639,15 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 			}
 			continue
 		case status == http.StatusForbidden && !isJSON(body):
-			until := c.circuit.block(c.now(), c.policy.Cooldown403, status)
-			c.throttled(ctx, c.policy.Cooldown403)
+			probe = false
+			now := c.now()
+			until := c.circuit.block(now, c.policy, status)
+			c.throttled(ctx, until.Sub(now))
+			st := c.circuit.state()
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm API access blocked (403 HTML), circuit open",
-				slog.String("subdomain", c.Subdomain()), slog.Time("until", until))
-			return resp, &BlockedError{StatusCode: status, Until: until, Cause: ae, now: c.now}
+				slog.String("subdomain", c.Subdomain()), slog.Time("next_probe", until),
+				slog.Duration("blocked_for", now.Sub(st.Since).Round(time.Millisecond)))
+			return resp, &BlockedError{StatusCode: status, Until: until, Since: st.Since, Cause: ae, now: c.now}
 		case status >= 500:
 			if req.isRead() && retriesRead < c.backoff.Retries {
 				d := c.backoff.delay(retriesRead, c.jitter)
@@ -619,6 +668,55 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 		}
 		return resp, ae
 	}
+}
+
+// Probe sends one cheap request (GET /api/v4/account) through the limiter
+// now, whatever the circuit's probe schedule, and never retries it. It
+// returns nil when amoCRM answers (an open circuit closes), a
+// *BlockedError when the account is still blocked (the circuit opens or
+// stays open, its next probe scheduled by BlockPolicy), or the error that
+// kept the probe from getting an answer. Processes sharing an account use
+// it to learn, one probe for all of them, that a block has ended (see
+// amocrmsink.Sink.Watch); a single process needs no call: when a probe is
+// due, the next request is the probe.
+func (c *Client) Probe(ctx context.Context) error {
+	req, err := c.newRequest(http.MethodGet, "/api/v4/account", nil, nil)
+	if err != nil {
+		return err
+	}
+	req.probe = true
+	_, err = c.do(ctx, req, nil)
+	var be *BlockedError
+	if errors.As(err, &be) {
+		return err
+	}
+	var ae *APIError
+	if err != nil && errors.As(err, &ae) && ae.StatusCode != http.StatusTooManyRequests {
+		return nil // an answer: the account is not blocked
+	}
+	return err
+}
+
+// Circuit reports the client's circuit: whether requests to the account are
+// refused after a block, since when, and when it probes next.
+func (c *Client) Circuit() CircuitState { return c.circuit.state() }
+
+// Unblock closes the circuit and ends the limiter's pause (when the limiter
+// is a Resumer): the account answers again, as another process's probe
+// found. It reports whether the circuit was open.
+func (c *Client) Unblock(ctx context.Context) bool {
+	was := c.circuit.reset()
+	if r, ok := c.limiter.(Resumer); ok {
+		if err := r.Resume(ctx); err != nil {
+			c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm limiter could not end its pause",
+				slog.String("subdomain", c.Subdomain()), slog.String("error", c.redact(err.Error())))
+		}
+	}
+	if was {
+		c.logger.LogAttrs(ctx, slog.LevelInfo, "amocrm circuit closed: the account answers again (told by another process)",
+			slog.String("subdomain", c.Subdomain()))
+	}
+	return was
 }
 
 // throttled tells the limiter amoCRM pushed back. A limiter that could not

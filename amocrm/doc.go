@@ -58,7 +58,14 @@
 // Limiter.Throttled so that every process pauses. A 429 is retried with
 // exponential backoff and jitter (waiting on the context, never time.Sleep);
 // repeated 429s or a 403 HTML block open a circuit: *BlockedError is returned
-// without touching the network until the cool-down ends. 5xx answers and
+// without touching the network until the next probe is due; then one request
+// goes through (or Client.Probe sends GET /api/v4/account), and any answer
+// but 429 or the block page closes the circuit. Probes follow the block's
+// age (BlockPolicy.ProbeGap: a 30th of it, 2 s to 5 min), so delivery
+// resumes soon after amoCRM lifts a block of any length. Requests waiting
+// for their slot when the circuit opens return the *BlockedError at once,
+// and a default limiter's pause that outlasts the caller's deadline returns
+// *PauseError before anything is sent. 5xx answers and
 // transport errors are retried only for GET; a write whose outcome is unknown
 // returns *OutcomeUnknownError and is never re-sent. Batch writes are
 // chunked to 50 items; /leads/complex input is validated (50 leads, one

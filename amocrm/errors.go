@@ -299,12 +299,15 @@ func (e *RateLimitError) Message(lang string) string {
 // BlockedError means the account's API access is blocked or throttled hard:
 // amoCRM answered a 403 HTML page (a block after repeated overuse) or 429
 // repeatedly. The client sends NO further requests for this account until
-// the cool-down ends; RetryAfter returns what remains of it.
+// its next probe (see BlockPolicy); RetryAfter returns the time until then.
 type BlockedError struct {
 	// StatusCode is the status that opened the circuit (403 or 429).
 	StatusCode int
-	// Until is when the cool-down ends.
+	// Until is when the client probes the account next: the circuit closes
+	// when the probe gets an answer (see BlockPolicy).
 	Until time.Time
+	// Since is when the circuit opened.
+	Since time.Time
 	// Cause is the response that opened the circuit, if this error is the
 	// one that opened it.
 	Cause *APIError
@@ -317,7 +320,7 @@ func (e *BlockedError) Error() string {
 	if e.StatusCode == http.StatusForbidden {
 		what = "403 Forbidden (API access blocked)"
 	}
-	return fmt.Sprintf("amocrm: account blocked after %s; no requests until %s", what, e.Until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("amocrm: account blocked after %s; next probe at %s", what, e.Until.UTC().Format(time.RFC3339))
 }
 
 // Unwrap returns the response that opened the circuit, if known.
@@ -328,7 +331,7 @@ func (e *BlockedError) Unwrap() error {
 	return e.Cause
 }
 
-// RetryAfter returns the remaining cool-down.
+// RetryAfter returns the time until the next probe.
 func (e *BlockedError) RetryAfter() time.Duration {
 	now := time.Now
 	if e.now != nil {
@@ -345,18 +348,53 @@ func (e *BlockedError) RetryAfter() time.Duration {
 func (e *BlockedError) Message(lang string) string {
 	if isRU(lang) {
 		if e.StatusCode == http.StatusForbidden {
-			return "amoCRM заблокировал доступ к API аккаунта (HTTP 403) из-за превышения лимитов. Запросы приостановлены. " +
-				"Напишите в поддержку amoCRM: укажите IP сервера, поддомен и ID аккаунта."
+			return "amoCRM заблокировал доступ к API аккаунта (HTTP 403) из-за превышения лимитов. Запросы приостановлены; " +
+				"доступ проверяется пробным запросом (следующий в " + e.Until.UTC().Format("15:04:05 UTC") + "), и доставка продолжится сама. " +
+				"Если блокировка не снимается, напишите в поддержку amoCRM: укажите IP сервера, поддомен и ID аккаунта."
 		}
-		return "amoCRM многократно ответил «слишком много запросов» (HTTP 429). Запросы к аккаунту приостановлены до " +
-			e.Until.UTC().Format("15:04 UTC") + ", чтобы избежать блокировки."
+		return "amoCRM многократно ответил «слишком много запросов» (HTTP 429). Запросы к аккаунту приостановлены, чтобы избежать блокировки; " +
+			"пробный запрос в " + e.Until.UTC().Format("15:04:05 UTC") + "."
 	}
 	if e.StatusCode == http.StatusForbidden {
-		return "amoCRM blocked API access for the account (HTTP 403) after the limits were exceeded. Requests are paused. " +
-			"Contact amoCRM support with the server IP, the subdomain and the account id."
+		return "amoCRM blocked API access for the account (HTTP 403) after the limits were exceeded. Requests are paused; " +
+			"a probe checks for access (next at " + e.Until.UTC().Format("15:04:05 UTC") + ") and delivery resumes by itself. " +
+			"If the block stays, contact amoCRM support with the server IP, the subdomain and the account id."
 	}
-	return "amoCRM answered 429 Too Many Requests repeatedly. Requests to the account are paused until " +
-		e.Until.UTC().Format("15:04 UTC") + " to avoid a block."
+	return "amoCRM answered 429 Too Many Requests repeatedly. Requests to the account are paused to avoid a block; " +
+		"next probe at " + e.Until.UTC().Format("15:04:05 UTC") + "."
+}
+
+// PauseError is returned by the default limiters' Wait, before anything is
+// sent, when amoCRM pushed back (a 429 backoff or an open circuit's pause)
+// and the pause ends after the request's deadline. Retry after RetryAfter;
+// nothing reached amoCRM.
+type PauseError struct {
+	// Until is when the account's next request may start.
+	Until time.Time
+	now   func() time.Time
+}
+
+// Error implements error.
+func (e *PauseError) Error() string {
+	return "amocrm: requests to the account are paused until " + e.Until.UTC().Format(time.RFC3339Nano) +
+		", after the request's deadline; nothing was sent"
+}
+
+// RetryAfter returns how long until the pause ends.
+func (e *PauseError) RetryAfter() time.Duration {
+	now := time.Now
+	if e.now != nil {
+		now = e.now
+	}
+	return max(e.Until.Sub(now()), 0)
+}
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *PauseError) Message(lang string) string {
+	if isRU(lang) {
+		return "Запросы к amoCRM приостановлены до " + e.Until.UTC().Format("15:04:05 UTC") + " после ответа «слишком много запросов»; запрос не отправлялся."
+	}
+	return "amoCRM requests are paused until " + e.Until.UTC().Format("15:04:05 UTC") + " after a «too many requests» answer; the request was not sent."
 }
 
 // OutcomeUnknownError is returned for a write (POST/PATCH/DELETE) whose

@@ -3,6 +3,7 @@ package amocrm
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -33,7 +34,7 @@ const DefaultInterval = time.Second/DefaultRate + 5*time.Millisecond
 // Wait blocks until a request may be sent or ctx ends (returning ctx's
 // error); any other error fails the request before it is sent. Throttled
 // tells the limiter that amoCRM pushed back — a 429 (d is the backoff
-// delay), repeated 429s or a 403 block (d is the circuit's cool-down) — and
+// delay), repeated 429s or a 403 block (d is the time to the next probe) — and
 // that no request should be sent for d. A limiter shared between processes
 // (amocrmsink's budget limiter: a GCRA row in the chatter store) moves the
 // shared clock so that every instance pauses; an error from Throttled means
@@ -96,13 +97,25 @@ func (l *intervalLimiter) Wait(ctx context.Context) error {
 			l.mu.Unlock()
 			return nil
 		}
+		paused := l.pausedUntil
 		l.mu.Unlock()
+		if err := pastDeadline(ctx, paused, at, l.now); err != nil {
+			return err
+		}
 		// Several waiters may wake together; one takes the slot, the others
 		// wait for the next one.
 		if err := sleepCtx(ctx, at.Sub(now)); err != nil {
 			return err
 		}
 	}
+}
+
+// Resume implements Resumer.
+func (l *intervalLimiter) Resume(context.Context) error {
+	l.mu.Lock()
+	l.pausedUntil = time.Time{}
+	l.mu.Unlock()
+	return nil
 }
 
 func (l *intervalLimiter) Throttled(_ context.Context, d time.Duration) error {
@@ -137,11 +150,22 @@ func (l *rateLimiter) Wait(ctx context.Context) error {
 	until := l.pausedUntil
 	l.mu.Unlock()
 	if d := until.Sub(l.now()); d > 0 {
+		if err := pastDeadline(ctx, until, until, l.now); err != nil {
+			return err
+		}
 		if err := sleepCtx(ctx, d); err != nil {
 			return err
 		}
 	}
 	return l.lim.Wait(ctx)
+}
+
+// Resume implements Resumer.
+func (l *rateLimiter) Resume(context.Context) error {
+	l.mu.Lock()
+	l.pausedUntil = time.Time{}
+	l.mu.Unlock()
+	return nil
 }
 
 func (l *rateLimiter) Throttled(_ context.Context, d time.Duration) error {
@@ -151,6 +175,25 @@ func (l *rateLimiter) Throttled(_ context.Context, d time.Duration) error {
 		l.pausedUntil = until
 	}
 	l.mu.Unlock()
+	return nil
+}
+
+// Resumer is implemented by a Limiter whose pause (after Throttled) can be
+// ended early: Client.Unblock calls it when the account answers again.
+type Resumer interface {
+	Resume(ctx context.Context) error
+}
+
+// pastDeadline returns a *PauseError when a request must wait for a pause
+// (paused) and its slot (at) comes after ctx's deadline: the caller learns
+// at once instead of sleeping into the deadline.
+func pastDeadline(ctx context.Context, paused, at time.Time, now func() time.Time) error {
+	if !paused.After(now()) {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(at) {
+		return &PauseError{Until: at, now: now}
+	}
 	return nil
 }
 
@@ -210,24 +253,30 @@ func (b Backoff) delay(n int, jitter func() float64) time.Duration {
 
 func defaultJitter() float64 { return rand.Float64() }
 
-// circuit stops all requests of an account after a block.
-type circuit struct {
-	mu          sync.Mutex
-	consecutive int // consecutive 429 answers
-	openUntil   time.Time
-	status      int
-}
+// ProbeRatio sets how often an open circuit probes the account: the gap
+// between two probes is the block's age so far divided by ProbeRatio (within
+// BlockPolicy.ProbeMin and ProbeMax), so requests resume at most about 1/30
+// of the block's length after amoCRM lifts it, and a block that lasts hours
+// costs a few probes an hour.
+const ProbeRatio = 30
 
-// BlockPolicy says when the client stops calling an account.
+// BlockPolicy says when the client stops calling an account (opens the
+// circuit) and how it finds out that the account answers again: it probes
+// — lets one request through (Client.Probe sends a cheap one) — and closes
+// the circuit on any answer other than 429 or the 403 block page.
 type BlockPolicy struct {
-	// Max429 is how many consecutive 429 answers (across calls, reset by any
-	// other answer) open the circuit. Defaults to 4.
+	// Max429 is how many consecutive 429 answers (across calls, reset by a
+	// success) open the circuit. Defaults to 4.
 	Max429 int
-	// Cooldown429 is the pause after repeated 429. Defaults to 1 minute.
+	// Cooldown429 is the wait before the first probe after repeated 429.
+	// Defaults to 1 minute.
 	Cooldown429 time.Duration
-	// Cooldown403 is the pause after a 403 HTML block. amoCRM lifts such
-	// blocks only through support, so probing is rare. Defaults to 15 minutes.
-	Cooldown403 time.Duration
+	// ProbeMin is the wait before the first probe after a 403 block, and
+	// the shortest gap between two probes. Defaults to 2 seconds.
+	ProbeMin time.Duration
+	// ProbeMax caps the gap between two probes (see ProbeRatio). Defaults
+	// to 5 minutes.
+	ProbeMax time.Duration
 }
 
 func (p BlockPolicy) withDefaults() BlockPolicy {
@@ -237,48 +286,187 @@ func (p BlockPolicy) withDefaults() BlockPolicy {
 	if p.Cooldown429 <= 0 {
 		p.Cooldown429 = time.Minute
 	}
-	if p.Cooldown403 <= 0 {
-		p.Cooldown403 = 15 * time.Minute
+	if p.ProbeMin <= 0 {
+		p.ProbeMin = 2 * time.Second
 	}
+	if p.ProbeMax <= 0 {
+		p.ProbeMax = 5 * time.Minute
+	}
+	p.ProbeMax = max(p.ProbeMax, p.ProbeMin)
 	return p
 }
 
-func (c *circuit) check(now time.Time) (until time.Time, status int, open bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if now.Before(c.openUntil) {
-		return c.openUntil, c.status, true
-	}
-	return time.Time{}, 0, false
+// ProbeGap is the wait before the next probe of a circuit open for age.
+func (p BlockPolicy) ProbeGap(age time.Duration) time.Duration {
+	p = p.withDefaults()
+	return min(max(age/ProbeRatio, p.ProbeMin), p.ProbeMax)
 }
 
-// record429 counts a 429 and reports whether the circuit opened.
+// circuit stops all requests of an account after a block, and lets one
+// request through (a probe) when the next probe is due.
+type circuit struct {
+	mu          sync.Mutex
+	consecutive int       // consecutive 429 answers
+	open        bool      // requests are refused, but for a probe
+	since       time.Time // when the circuit opened
+	next        time.Time // when the next probe may start
+	probing     bool      // a probe is in flight
+	status      int       // 403 or 429
+	waiters     map[uint64]context.CancelFunc
+	seq         uint64
+}
+
+// admit decides whether a request may be sent now: nil, or the
+// *BlockedError to return. probe says the request is the circuit's probe
+// (or force asks for one whatever the schedule); its answer closes or
+// re-opens the circuit, and abandon must be called when it gets none.
+func (c *circuit) admit(now time.Time, p BlockPolicy, force bool) (probe bool, blocked *BlockedError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.open {
+		return force, nil
+	}
+	if c.probing || (!force && now.Before(c.next)) {
+		until := c.next
+		if c.probing || !until.After(now) {
+			until = now.Add(p.ProbeMin)
+		}
+		return false, &BlockedError{StatusCode: c.status, Until: until, Since: c.since}
+	}
+	c.probing = true
+	return true, nil
+}
+
+// abandon ends a probe that got no answer: the next one follows the
+// schedule.
+func (c *circuit) abandon(now time.Time, p BlockPolicy) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open && c.probing {
+		c.probing = false
+		c.next = now.Add(p.ProbeGap(now.Sub(c.since)))
+	}
+}
+
+// record429 counts a 429 and reports whether the circuit opened (or, for a
+// probe, stays open) and until when.
 func (c *circuit) record429(now time.Time, p BlockPolicy) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.consecutive++
+	if c.open {
+		// A probe (or a request granted before the circuit opened).
+		c.probing = false
+		c.next = later(c.next, now.Add(p.ProbeGap(now.Sub(c.since))))
+		return c.next, true
+	}
 	if c.consecutive >= p.Max429 {
 		c.consecutive = 0
-		c.openUntil = now.Add(p.Cooldown429)
-		c.status = 429
-		return c.openUntil, true
+		c.openLocked(now, now.Add(p.Cooldown429), http.StatusTooManyRequests)
+		return c.next, true
 	}
 	return time.Time{}, false
 }
 
-func (c *circuit) block(now time.Time, d time.Duration, status int) time.Time {
+// block opens the circuit after a 403 block page (or keeps it open after a
+// probe got one) and returns when the next probe is due.
+func (c *circuit) block(now time.Time, p BlockPolicy, status int) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.consecutive = 0
-	if u := now.Add(d); u.After(c.openUntil) {
-		c.openUntil = u
+	if !c.open {
+		c.openLocked(now, now.Add(p.ProbeMin), status)
+		return c.next
 	}
+	c.probing = false
 	c.status = status
-	return c.openUntil
+	c.next = later(c.next, now.Add(p.ProbeGap(now.Sub(c.since))))
+	return c.next
 }
 
-func (c *circuit) success() {
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// openLocked opens the circuit and wakes the requests waiting for a slot:
+// they return the *BlockedError instead of sleeping toward their deadline.
+func (c *circuit) openLocked(now, next time.Time, status int) {
+	c.open, c.since, c.next, c.status, c.probing = true, now, next, status, false
+	for id, cancel := range c.waiters {
+		cancel()
+		delete(c.waiters, id)
+	}
+}
+
+// answered records an answer other than 429 or the block page: amoCRM
+// answers, so an open circuit closes. ok resets the 429 count.
+func (c *circuit) answered(ok bool) (closed bool, since time.Time) {
 	c.mu.Lock()
-	c.consecutive = 0
+	defer c.mu.Unlock()
+	if ok {
+		c.consecutive = 0
+	}
+	if !c.open {
+		return false, time.Time{}
+	}
+	since = c.since
+	c.open, c.probing, c.next = false, false, time.Time{}
+	return true, since
+}
+
+// reset closes the circuit (Client.Unblock).
+func (c *circuit) reset() (was bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was = c.open
+	c.open, c.probing, c.next, c.consecutive = false, false, time.Time{}, 0
+	return was
+}
+
+// state returns the circuit's state for Client.Circuit.
+func (c *circuit) state() CircuitState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.open {
+		return CircuitState{}
+	}
+	return CircuitState{Open: true, StatusCode: c.status, Since: c.since, NextProbe: c.next, Probing: c.probing}
+}
+
+// watch returns ctx, cancelled as well when the circuit opens, and the func
+// that stops watching.
+func (c *circuit) watch(ctx context.Context) (context.Context, func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	c.mu.Lock()
+	if c.waiters == nil {
+		c.waiters = map[uint64]context.CancelFunc{}
+	}
+	c.seq++
+	id := c.seq
+	c.waiters[id] = cancel
 	c.mu.Unlock()
+	return wctx, func() {
+		c.mu.Lock()
+		delete(c.waiters, id)
+		c.mu.Unlock()
+		cancel()
+	}
+}
+
+// CircuitState is what Client.Circuit reports.
+type CircuitState struct {
+	// Open says requests are refused (a *BlockedError) until a probe gets
+	// an answer.
+	Open bool
+	// StatusCode is what opened it: 403 (the block page) or 429.
+	StatusCode int
+	// Since is when it opened.
+	Since time.Time
+	// NextProbe is when a request (or Client.Probe) may probe the account.
+	NextProbe time.Time
+	// Probing says a probe is in flight.
+	Probing bool
 }
