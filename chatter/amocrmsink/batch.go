@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -28,12 +29,14 @@ const DefaultBatchWait = 150 * time.Millisecond
 // and is cancelled only when every caller of the batch has gone: one caller
 // giving up does not cancel the others' request. A caller whose context
 // ends before the batch is sent is taken out of it; one whose context ends
-// while the batch is in flight gets an *amocrm.OutcomeUnknownError (the
-// write may be applied; its retry looks for it).
+// while the batch is in flight gets an *amocrm.OutcomeUnknownError for a
+// write (it may be applied; its retry looks for it), and its context's
+// error for a read.
 type batcher[T, R any] struct {
-	size int
-	wait time.Duration
-	path string // for OutcomeUnknownError
+	size   int
+	wait   time.Duration
+	method string // the request's method: a read (GET) left in flight is no write
+	path   string // the request's path, for errors
 	// send makes the request(s) for items and returns one result or one
 	// error per item.
 	send func(ctx context.Context, items []T) ([]R, []error)
@@ -116,10 +119,15 @@ func (b *batcher[T, R]) do(ctx context.Context, item T) (R, error) {
 	}
 	b.mu.Unlock()
 	var zero R
-	if sent {
-		return zero, &amocrm.OutcomeUnknownError{Method: "POST", Path: b.path, Err: ctx.Err()}
+	switch {
+	case !sent:
+		return zero, ctx.Err()
+	case b.method == http.MethodGet:
+		// A read changes nothing: giving up on its answer is no outcome
+		// to look for.
+		return zero, fmt.Errorf("amocrmsink: %s %s: gave up waiting for the answer: %w", b.method, b.path, ctx.Err())
 	}
-	return zero, ctx.Err()
+	return zero, &amocrm.OutcomeUnknownError{Method: b.method, Path: b.path, Err: ctx.Err()}
 }
 
 // run waits for the batch to fill or its wait to pass, sends it and hands

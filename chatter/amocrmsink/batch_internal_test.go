@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/chatterhq/sdk/amocrm"
 )
 
@@ -17,7 +19,7 @@ func echoBatcher(size int, release chan struct{}) (*batcher[int, int], func() []
 	var mu sync.Mutex
 	var sent [][]int
 	started := make(chan context.Context, 16)
-	b := &batcher[int, int]{size: size, wait: time.Minute, path: "/test", send: func(ctx context.Context, items []int) ([]int, []error) {
+	b := &batcher[int, int]{size: size, wait: time.Minute, method: "POST", path: "/test", send: func(ctx context.Context, items []int) ([]int, []error) {
 		mu.Lock()
 		sent = append(sent, slices.Clone(items))
 		mu.Unlock()
@@ -123,6 +125,29 @@ func TestBatcherCallerLeavingInFlightGetsAmbiguous(t *testing.T) {
 	if r := <-resB; r != 20 {
 		t.Fatalf("remaining caller got %d, want 20", r)
 	}
+}
+
+// TestBatcherReadLeftInFlightIsNoWrite: a caller that gives up on a read
+// batch in flight gets its context's error naming the read, not an
+// ambiguous write.
+func TestBatcherReadLeftInFlightIsNoWrite(t *testing.T) {
+	release := make(chan struct{})
+	b, _, started := echoBatcher(2, release)
+	b.method, b.path = "GET", "/api/v4/leads"
+	ctx, cancel := context.WithCancel(t.Context())
+	errA := make(chan error, 1)
+	resB := make(chan int, 1)
+	go func() { _, err := b.do(ctx, 1); errA <- err }()
+	go func() { r, _ := b.do(t.Context(), 2); resB <- r }()
+	<-started
+	cancel()
+	err := <-errA
+	close(release)
+	require.Equal(t, 20, <-resB, "the caller that stayed gets its answer")
+	var ou *amocrm.OutcomeUnknownError
+	require.False(t, errors.As(err, &ou), "a read reported as an ambiguous write: %v", err)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, "amocrmsink: GET /api/v4/leads: gave up waiting for the answer: context canceled", err.Error())
 }
 
 func TestBatcherOffSendsAlone(t *testing.T) {

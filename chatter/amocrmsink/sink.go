@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,17 +264,17 @@ func New(cfg Config) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, log: log, stats: stats, holder: cfg.Holder, mapper: cfg.Mapper}
 	s.leads = &batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]{
-		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads/complex", send: s.sendLeads}
+		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodPost, path: "/api/v4/leads/complex", send: s.sendLeads}
 	s.reads = &batcher[int, *amocrm.Lead]{
-		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.readLeads}
+		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodGet, path: "/api/v4/leads", send: s.readLeads}
 	s.notes = &batcher[*amocrm.Note, *amocrm.Note]{
-		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads/notes", send: s.sendNotes}
+		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodPost, path: "/api/v4/leads/notes", send: s.sendNotes}
 	s.scans = &batcher[scanItem, *amocrm.Lead]{
-		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.scanLeads}
+		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodGet, path: "/api/v4/leads", send: s.scanLeads}
 	s.contactReads = &batcher[int, *amocrm.Contact]{
-		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/contacts", send: s.readContacts}
+		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodGet, path: "/api/v4/contacts", send: s.readContacts}
 	s.tagPatches = &batcher[*amocrm.Lead, *amocrm.Lead]{
-		size: cfg.BatchSize, wait: cfg.BatchWait, path: "/api/v4/leads", send: s.patchLeads}
+		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodPatch, path: "/api/v4/leads", send: s.patchLeads}
 	s.ledger = cfg.Ledger
 	if s.ledger == nil {
 		s.ledger, _ = cfg.Contacts.(chatter.MessageStore)
