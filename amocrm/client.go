@@ -697,6 +697,9 @@ func (c *Client) Probe(ctx context.Context) error {
 	return err
 }
 
+// BlockPolicy returns the client's block policy, defaults applied.
+func (c *Client) BlockPolicy() BlockPolicy { return c.policy }
+
 // Circuit reports the client's circuit: whether requests to the account are
 // refused after a block, since when, and when it probes next.
 func (c *Client) Circuit() CircuitState { return c.circuit.state() }

@@ -81,6 +81,16 @@ func (s *Server) Blocked() (bool, time.Time) {
 	return s.now().Before(s.rl.blockedUntil), s.rl.blockedUntil
 }
 
+// Block blocks the account now for d, as repeated violations would: every
+// request, /oauth2/access_token included, is answered 403 with an HTML body
+// until d has passed (or Unblock is called).
+func (s *Server) Block(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rl.blockedUntil = s.now().Add(d)
+	s.log.Warn("amocrmtest: account blocked", slog.Time("until", s.rl.blockedUntil))
+}
+
 // Unblock lifts a block and forgets counted violations, like a ticket to amoCRM
 // support would.
 func (s *Server) Unblock() {

@@ -245,6 +245,16 @@ func (l *BudgetLimiter) notePause(until time.Time) {
 	l.mu.Unlock()
 }
 
+// Resume implements amocrm.Resumer: this process forgets the pause it knew
+// of (the account answers again, amocrm.Client.Unblock). The shared row is
+// left alone: its pause has passed when a probe got through it.
+func (l *BudgetLimiter) Resume(context.Context) error {
+	l.mu.Lock()
+	l.pausedUntil = time.Time{}
+	l.mu.Unlock()
+	return nil
+}
+
 // Throttled implements amocrm.Limiter: no instance sends a request to the
 // account for d. The pause holds in this process even when writing it to
 // the store fails; the error says the other instances were not told.

@@ -475,6 +475,14 @@ func crashChild() error {
 	defer stop()
 	runDone := make(chan error, 1)
 	go func() { runDone <- p.Run(runCtx) }()
+	if os.Getenv("CRASH_WATCH") != "" {
+		// The account's circuit shared by the children (block_test.go).
+		go func() {
+			if err := sink.Watch(runCtx, amocrmsink.WatchConfig{Workspace: ws, Settings: store, Queue: store}); err != nil {
+				fmt.Println("watch:", err)
+			}
+		}()
+	}
 
 	f, err := os.Open(os.Getenv("CRASH_INPUT"))
 	if err != nil {

@@ -18,7 +18,8 @@ import (
 //   - *amocrm.PaymentRequiredError (402): payment (the pipeline makes it dead)
 //   - *amocrm.BlockedError (403 HTML block, repeated 429): blocked; its
 //     RetryAfter snoozes the delivery until the cool-down ends
-//   - *amocrm.RateLimitError (429): rate_limited; snoozed by its RetryAfter
+//   - *amocrm.RateLimitError (429), *amocrm.PauseError (a pause past the
+//     deadline, nothing sent): rate_limited; snoozed by its RetryAfter
 //   - a 403 JSON answer (the integration's user lacks a right): rights (dead)
 //   - a 400 with validation errors, *amocrm.InvalidRequestError, a
 //     *fieldmap.Error: mapping (retried once after a schema refresh, then dead)
@@ -44,6 +45,7 @@ func classOf(err error) chatter.ErrorClass {
 		pay     *amocrm.PaymentRequiredError
 		blocked *amocrm.BlockedError
 		limited *amocrm.RateLimitError
+		paused  *amocrm.PauseError
 		unknown *amocrm.OutcomeUnknownError
 		invalid *amocrm.InvalidRequestError
 		mapErr  *fieldmap.Error
@@ -52,7 +54,7 @@ func classOf(err error) chatter.ErrorClass {
 	switch {
 	case errors.As(err, &blocked):
 		return chatter.ClassBlocked
-	case errors.As(err, &limited):
+	case errors.As(err, &limited), errors.As(err, &paused):
 		return chatter.ClassRateLimited
 	case errors.As(err, &unauth), errors.As(err, &refresh):
 		return chatter.ClassAuth

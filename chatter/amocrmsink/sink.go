@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatterhq/sdk/amocrm"
@@ -197,6 +198,7 @@ const (
 //
 // A Sink is safe for concurrent use.
 type Sink struct {
+	watch  atomic.Pointer[watchView] // set while Watch runs
 	cfg    Config
 	log    *slog.Logger
 	stats  *RequestStats
@@ -292,6 +294,11 @@ func (s *Sink) Deliver(ctx context.Context, d *chatter.Delivery) (*chatter.Deliv
 		return nil, chatter.Permanent(chatter.WithClass(fmt.Errorf("amocrmsink: deliver: no message: %w", chatter.ErrInvalid), chatter.ClassInternal))
 	}
 	m := d.Message
+	if err := s.held(); err != nil {
+		// The account is blocked (Watch): nothing is sent until a probe
+		// gets an answer, and then the delivery is woken.
+		return nil, err
+	}
 	mapper, err := s.currentMapper(ctx)
 	if err != nil {
 		return nil, s.failAttempt(ctx, d, s.attempts.begin(m.Key.String(), d), err)
@@ -314,7 +321,7 @@ func (s *Sink) Deliver(ctx context.Context, d *chatter.Delivery) (*chatter.Deliv
 		err = run(ctx)
 	}
 	if err != nil {
-		return nil, s.failAttempt(ctx, d, job.pastAfter(), err)
+		return nil, s.failAttempt(ctx, d, job.pastAfter(), s.holdRetry(err))
 	}
 	s.attempts.forget(job.marker)
 	s.log.LogAttrs(ctx, slog.LevelDebug, "amocrm delivery done",

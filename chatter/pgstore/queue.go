@@ -277,18 +277,24 @@ func (l ledger) Wake(ctx context.Context, workspace string, classes []chatter.Er
 		cs[i] = string(c)
 	}
 	now = now.UTC().Truncate(time.Microsecond)
-	// The ledger rows first (locking them, as every ledger write does
-	// before the job), then their snoozed jobs, in one statement.
+	// The ledger rows first (locked, as every ledger write does before
+	// the job), then their snoozed jobs, then the rows whose job woke. The
+	// jobs decide, not the rows' NextAt: a snooze the ledger has recorded
+	// but River has not applied yet (its job still running) is not woken,
+	// and a later Wake finds it.
 	var n int64
-	err := l.s.pool.QueryRow(ctx, l.s.q(`WITH w AS (
-			UPDATE {schema}chatter_messages SET next_at = $4, updated_at = $4
-			WHERE workspace = $1 AND state = 'queued' AND error_class = ANY($2) AND next_at > $4
-			RETURNING id, round),
+	err := l.s.pool.QueryRow(ctx, l.s.q(`WITH m AS (
+			SELECT id, round FROM {schema}chatter_messages
+			WHERE workspace = $1 AND state = 'queued' AND error_class = ANY($2)
+			FOR UPDATE),
 		j AS (
 			UPDATE {schema}river_job AS j SET state = 'available', scheduled_at = now()
-			FROM w WHERE j.kind = ANY($3) AND j.state = 'scheduled'
-			  AND (j.args->>'message_id')::bigint = w.id AND (j.args->>'round')::bigint = w.round
-			RETURNING 1)
+			FROM m WHERE j.kind = ANY($3) AND j.state = 'scheduled'
+			  AND (j.args->>'message_id')::bigint = m.id AND (j.args->>'round')::bigint = m.round
+			RETURNING m.id),
+		w AS (
+			UPDATE {schema}chatter_messages SET next_at = $4, updated_at = $4
+			WHERE id IN (SELECT id FROM j))
 		SELECT count(*) FROM j`), workspace, cs, deliveryqueue.DeliveryKinds, now).Scan(&n)
 	return n, err
 }

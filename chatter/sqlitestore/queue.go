@@ -262,25 +262,42 @@ func (l ledger) Wake(ctx context.Context, workspace string, classes []chatter.Er
 	for _, c := range classes {
 		args = append(args, string(c))
 	}
-	args = append(args, nanos(now))
-	cond := `m.workspace = ? AND m.state = 'queued' AND m.error_class IN (` + in + `) AND m.next_at > ?`
+	// The jobs decide, not the rows' NextAt: a snooze the ledger has
+	// recorded but River has not applied yet (its job still running) is
+	// not woken, and a later Wake finds it.
+	cond := `m.workspace = ? AND m.state = 'queued' AND m.error_class IN (` + in + `)`
 	var n int64
 	err := l.s.inTx(ctx, func(tx *sql.Tx) error {
 		// River's own clock and format for scheduled_at (as its JobRetry).
-		res, err := tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+		rows, err := tx.QueryContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
 			WHERE kind IN (?, ?) AND state = 'scheduled' AND EXISTS (SELECT 1 FROM chatter_messages AS m
 			  WHERE `+cond+` AND m.id = json_extract(river_job.args, '$.message_id')
-			    AND m.round = json_extract(river_job.args, '$.round'))`,
+			    AND m.round = json_extract(river_job.args, '$.round'))
+			RETURNING json_extract(args, '$.message_id')`,
 			append([]any{deliveryqueue.DeliveryKinds[0], deliveryqueue.DeliveryKinds[1]}, args...)...)
 		if err != nil {
 			return err
 		}
-		if n, err = res.RowsAffected(); err != nil {
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE chatter_messages AS m SET next_at = ?, updated_at = ? WHERE `+cond,
-			append([]any{nanos(now), nanos(now)}, args...)...)
-		return err
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE chatter_messages SET next_at = ?, updated_at = ? WHERE id = ?`,
+				nanos(now), nanos(now), id); err != nil {
+				return err
+			}
+		}
+		n = int64(len(ids))
+		return nil
 	})
 	return n, err
 }
