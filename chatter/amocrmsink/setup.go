@@ -2,10 +2,13 @@ package amocrmsink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/chatterhq/sdk/amocrm"
+	"github.com/chatterhq/sdk/chatter"
 )
 
 // DefaultMarkerFieldName is the name EnsureMarkerField gives the marker field.
@@ -40,4 +43,48 @@ func EnsureMarkerField(ctx context.Context, c *amocrm.Client, name string) (int,
 		return 0, fmt.Errorf("amocrmsink: create lead field %q: amoCRM returned no id", name)
 	}
 	return out[0].ID, nil
+}
+
+// MarkerFieldLease is the lease EnsureMarkerFieldShared holds in the
+// workspace while it looks for the marker field and creates it.
+const MarkerFieldLease = "amocrm-marker-field"
+
+const (
+	markerLeaseTTL  = 30 * time.Second
+	markerLeaseWait = 2 * time.Minute
+)
+
+// EnsureMarkerFieldShared is EnsureMarkerField for instances that share a
+// store and may start together: it holds the store lease MarkerFieldLease
+// of workspace (waiting up to two minutes for another instance's check) for
+// the look-up and the creation, so concurrent first starts create one field
+// and the others find it. holder names this process in the lease.
+func EnsureMarkerFieldShared(ctx context.Context, c *amocrm.Client, leases chatter.LeaseStore, workspace, holder, name string) (int, error) {
+	if leases == nil || workspace == "" || holder == "" {
+		return 0, fmt.Errorf("amocrmsink: ensure the marker field: leases, workspace and holder are required: %w", chatter.ErrInvalid)
+	}
+	deadline := time.Now().Add(markerLeaseWait)
+	wait := 50 * time.Millisecond
+	for {
+		var id int
+		err := chatter.HoldLease(ctx, leases, workspace, MarkerFieldLease, holder, markerLeaseTTL, func(ctx context.Context, _ *chatter.Lease) error {
+			var err error
+			id, err = EnsureMarkerField(ctx, c, name)
+			return err
+		})
+		if !errors.Is(err, chatter.ErrLeaseHeld) || errors.Is(err, chatter.ErrLeaseLost) {
+			return id, err
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("amocrmsink: ensure the marker field: another instance holds %q: %w", MarkerFieldLease, err)
+		}
+		t := time.NewTimer(jitter(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Second)
+	}
 }

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatterhq/sdk/chatter"
 )
@@ -446,18 +448,38 @@ type deliveryWorker[TTx any, D riverdriver.Driver[TTx]] struct {
 	q         *Queue[TTx, D]
 	fn        chatter.WorkFunc
 	log       *slog.Logger
-	notifying bool // this Work sends notifications: the queue's own dead entries get theirs
+	notifying bool     // this Work sends notifications: the queue's own dead entries get theirs
+	failed    sync.Map // job id → struct{}: Work returned an error River retries (see NextRetry)
 }
 
-// NextRetry is River's delay after a run that recorded no outcome (a
-// database error): exponential from one second, capped at maxInfraBackoff.
-// Outcomes never come here; they are River snoozes.
+// NextRetry is when River runs a job again after a run that recorded no
+// outcome. After this process's Work returned an error (a database error)
+// it backs off: exponential from one second, capped at maxInfraBackoff. A
+// job River's rescuer takes back from a process that died runs again at
+// once: its attempt never reached the destination, or adoption finds what
+// it wrote. Outcomes never come here; they are River snoozes.
 func (w *deliveryWorker[TTx, D]) NextRetry(job *river.Job[DeliveryArgs]) time.Time {
+	if _, failed := w.failed.LoadAndDelete(job.ID); !failed {
+		return time.Now()
+	}
 	d := maxInfraBackoff
 	if n := job.Attempt - 1; n < 10 {
 		d = min(time.Second<<max(n, 0), maxInfraBackoff)
 	}
 	return time.Now().Add(d)
+}
+
+// noteFailure remembers that Work returned err for job, when River will ask
+// NextRetry about it (not for snoozes and cancels).
+func (w *deliveryWorker[TTx, D]) noteFailure(id int64, err error) {
+	var (
+		snooze *rivertype.JobSnoozeError
+		cancel *rivertype.JobCancelError
+	)
+	if err == nil || errors.As(err, &snooze) || errors.As(err, &cancel) {
+		return
+	}
+	w.failed.Store(id, struct{}{})
 }
 
 // outcomeError is what Work returns to River for a dead delivery (wrapped in
@@ -479,7 +501,8 @@ type claimed struct {
 }
 
 // Work runs one attempt.
-func (w *deliveryWorker[TTx, D]) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+func (w *deliveryWorker[TTx, D]) Work(ctx context.Context, job *river.Job[DeliveryArgs]) (err error) {
+	defer func() { w.noteFailure(job.ID, err) }()
 	c, err := w.claim(ctx, job)
 	if err != nil {
 		// Returned as is: when the client is stopping, a context error

@@ -298,7 +298,7 @@ func (a *App) allWorkspaces() []*workspace { return a.wss.Load().list }
 func (a *App) startWorkspace(w *workspace) {
 	ctx, cancel := context.WithCancel(a.workCtx)
 	w.stop = cancel
-	a.sup.Go(ctx, &w.running, "amocrm:"+w.id, w.setupSink)
+	a.sup.Go(ctx, &w.running, "amocrm:"+w.id, w.runSink)
 	for _, b := range w.bots {
 		a.sup.Go(ctx, &w.running, b.name(), b.run)
 	}

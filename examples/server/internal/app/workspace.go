@@ -158,11 +158,24 @@ func (w *workspace) setupSink(ctx context.Context) error {
 	return nil
 }
 
+// runSink is the workspace's amoCRM component: the set-up (retried by the
+// supervisor until it succeeds), then the account's circuit shared with
+// every instance (amocrmsink.Sink.Watch) until the workspace stops: a block
+// holds every instance's deliveries, one instance probes, and the first
+// answer wakes them.
+func (w *workspace) runSink(ctx context.Context) error {
+	if err := w.setupSink(ctx); err != nil {
+		return err
+	}
+	return w.sink.Load().Watch(ctx, amocrmsink.WatchConfig{Workspace: w.id, Settings: w.app.store, Queue: w.app.store})
+}
+
 func (w *workspace) trySetup(ctx context.Context) error {
 	ac := w.cfg.AmoCRM
 	marker, ok := ac.MarkerField.ID()
 	if !ok {
-		id, err := amocrmsink.EnsureMarkerField(ctx, w.amo, ac.MarkerField.Name())
+		// Instances starting together on a new account create one field.
+		id, err := amocrmsink.EnsureMarkerFieldShared(ctx, w.amo, w.app.store, w.id, w.app.holder, ac.MarkerField.Name())
 		if err != nil {
 			return err
 		}
