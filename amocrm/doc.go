@@ -86,6 +86,9 @@
 //
 // ParseWebhook decodes incoming account webhooks (form-encoded,
 // leads[add][0][id] keys, legacy field names) into typed WebhookEvents.
+// EntityType always names the entity ("lead", "contact", ...), also when the
+// webhook sends the legacy numeric element_type; chat message events keep
+// their UUID in MessageID and carry the Direction, Author and Origin.
 //
 // # Testing
 //
