@@ -405,7 +405,12 @@ func (a *authManager) doRefresh(ctx context.Context, stale string, force bool) e
 		cur.APIDomain != "" && !a.c.fixed {
 		// The subdomain may have been renamed: ask api_domain where the
 		// account lives now, then retry once.
-		if moved, derr := a.c.discoverSubdomain(ctx, cur); derr == nil && moved {
+		moved, derr := a.c.discoverSubdomain(ctx, cur)
+		var uh *UntrustedHostError
+		switch {
+		case errors.As(derr, &uh):
+			return &UnauthorizedError{Reason: "refresh rejected and the account's new address is not trusted", Err: fmt.Errorf("%w; %w", derr, err)}
+		case derr == nil && moved:
 			nt, err = a.c.tokenRequest(ctx, form)
 		}
 	}
@@ -640,9 +645,16 @@ func jwtClaims(tok string) tokenClaims {
 }
 
 // discoverSubdomain asks api_domain for the account's current host and
-// switches the client to it. It reports whether the host changed.
+// switches the client to it. It reports whether the host changed. Both
+// api_domain and the host named in the answer must be trusted (see
+// trustedHost), otherwise it returns an *UntrustedHostError and the base
+// stays: the refresh token goes to api_domain, and every token afterwards to
+// the new host.
 func (c *Client) discoverSubdomain(ctx context.Context, t *Token) (bool, error) {
 	base := c.base.Load()
+	if !trustedHost(t.APIDomain, base.Host) {
+		return false, &UntrustedHostError{Host: t.APIDomain, Source: "api_domain"}
+	}
 	u := url.URL{Scheme: base.Scheme, Host: t.APIDomain, Path: "/oauth2/account/current/subdomain"}
 	req := &request{method: http.MethodGet, path: u.Path, abs: u.String(), noAuth: true,
 		header: http.Header{"X-Refresh-Token": {t.RefreshToken}}}
@@ -654,23 +666,61 @@ func (c *Client) discoverSubdomain(ctx context.Context, t *Token) (bool, error) 
 	if _, err := c.do(ctx, req, &out); err != nil {
 		return false, err
 	}
-	host := strings.ToLower(strings.TrimSpace(out.Domain))
-	if host == "" && out.Subdomain != "" {
+	host := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(out.Domain)), ".")
+	source := "domain"
+	if sub := strings.ToLower(strings.TrimSpace(out.Subdomain)); host == "" && sub != "" {
 		h := base.Hostname()
 		suffix := DomainRU
 		if i := strings.IndexByte(h, '.'); i > 0 {
 			suffix = h[i+1:]
 		}
-		host = out.Subdomain + "." + suffix
+		host, source = sub+"."+suffix, "subdomain"
 	}
 	if host == "" || host == base.Host {
 		return false, nil
+	}
+	if !trustedHost(host, base.Host) {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm subdomain discovery named an untrusted host; the base URL is kept",
+			slog.String("host", base.Host), slog.String("untrusted_host", host))
+		return false, &UntrustedHostError{Host: host, Source: source}
 	}
 	nu := &url.URL{Scheme: base.Scheme, Host: host}
 	c.base.Store(nu)
 	c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm account moved to a new subdomain",
 		slog.String("old_host", base.Host), slog.String("new_host", host))
 	return true, nil
+}
+
+// trustedDomains are the domains whose subdomains are amoCRM accounts.
+var trustedDomains = []string{DomainRU, DomainCOM, DomainKommo}
+
+// trustedHost reports whether the client may send tokens to host: the
+// configured account host itself, or a subdomain (without a port, not the
+// common www site) of amocrm.ru, amocrm.com or kommo.com.
+func trustedHost(host, configured string) bool {
+	host = strings.ToLower(host)
+	if host == "" {
+		return false
+	}
+	if host == strings.ToLower(configured) {
+		return true
+	}
+	if len(host) > 253 || strings.HasPrefix(host, "www.") {
+		return false
+	}
+	for _, d := range trustedDomains {
+		sub, ok := strings.CutSuffix(host, "."+d)
+		if !ok || sub == "" {
+			continue
+		}
+		for label := range strings.SplitSeq(sub, ".") {
+			if len(label) > 63 || !subdomainRE.MatchString(label) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // ExchangeCode exchanges an authorization code (from the redirect, or the

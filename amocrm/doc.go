@@ -33,6 +33,10 @@
 // the client refreshes expired tokens itself, once per account at a time
 // (single-flight). A 401 triggers one refresh and one retry; after that, or
 // when the refresh token is rejected, the call fails with *UnauthorizedError.
+// When a refresh fails because the subdomain was renamed, the client asks the
+// token's api_domain where the account lives now and moves there, but only to
+// a host under amocrm.ru, amocrm.com or kommo.com (otherwise
+// *UntrustedHostError, and the base URL stays).
 //
 // ExchangeCode, the refresh on expiry or 401 and RefreshToken share one
 // routine. amoCRM refresh tokens are single-use, so a pair amoCRM issued is
@@ -70,7 +74,8 @@
 // Match errors with errors.As: *APIError (status, title, detail, request id,
 // validation errors), *NotFoundError (or IsNotFound), *PaymentRequiredError,
 // *UnauthorizedError, *RefreshError, *RateLimitError and *BlockedError (both
-// with RetryAfter), *OutcomeUnknownError, *InvalidRequestError, *BatchError.
+// with RetryAfter), *OutcomeUnknownError, *InvalidRequestError, *BatchError,
+// *UntrustedHostError.
 // Operator-facing errors have Message(lang) returning Russian ("ru") or
 // English text. Tokens never appear in error strings or logs.
 //

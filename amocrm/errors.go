@@ -214,6 +214,10 @@ func (e *UnauthorizedError) Unwrap() []error {
 
 // Message returns an operator-facing description in lang ("ru" or "en").
 func (e *UnauthorizedError) Message(lang string) string {
+	var uh *UntrustedHostError
+	if errors.As(e.Err, &uh) {
+		return uh.Message(lang)
+	}
 	var re *RefreshError
 	revoked := errors.As(e.Err, &re) && re.InvalidGrant()
 	if isRU(lang) {
@@ -385,6 +389,35 @@ func (e *OutcomeUnknownError) Message(lang string) string {
 		return "Связь с amoCRM прервалась во время записи; неизвестно, была ли запись выполнена. Перед повтором выполняется проверка на дубли."
 	}
 	return "The connection to amoCRM failed during a write; it is unknown whether it was applied. A duplicate check runs before any retry."
+}
+
+// UntrustedHostError is returned when subdomain discovery (after a refresh
+// failed at the account's old address) names a host outside the amoCRM and
+// Kommo domains (amocrm.ru, amocrm.com, kommo.com) that is not the
+// configured account host either. The client keeps its base URL and sends
+// no token to that host. It reaches the caller wrapped in the
+// *UnauthorizedError of the failed refresh.
+type UntrustedHostError struct {
+	// Host is the host that was refused.
+	Host string
+	// Source says where it came from: "api_domain" (the access token's
+	// claim, where discovery is asked) or "domain" / "subdomain" (the
+	// discovery answer).
+	Source string
+}
+
+// Error implements error.
+func (e *UntrustedHostError) Error() string {
+	return fmt.Sprintf("amocrm: subdomain discovery: %s %q is not an amoCRM account host (*.amocrm.ru, *.amocrm.com, *.kommo.com); the base URL is kept",
+		e.Source, e.Host)
+}
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *UntrustedHostError) Message(lang string) string {
+	if isRU(lang) {
+		return fmt.Sprintf("amoCRM сообщил новый адрес аккаунта %q, но это не адрес amoCRM или Kommo; токены туда не отправляются. Проверьте адрес аккаунта (поддомен) в настройках и подключите интеграцию заново.", e.Host)
+	}
+	return fmt.Sprintf("amoCRM reported a new account address %q that is not an amoCRM or Kommo address; no token is sent there. Check the account address (subdomain) in the settings and reconnect the integration.", e.Host)
 }
 
 // InvalidRequestError is returned before any request is sent when the input
