@@ -64,7 +64,11 @@
 // repeated 429s or a 403 HTML block open a circuit: *BlockedError is returned
 // without touching the network until the cool-down ends. 5xx answers and
 // transport errors are retried only for GET; a write whose outcome is unknown
-// returns *OutcomeUnknownError and is never re-sent. Batch writes are
+// (the connection failed after the request was sent, or a 502/503/504)
+// returns *OutcomeUnknownError and is never re-sent. A request that never
+// left the machine (DNS, dial or TLS handshake failure, told apart with
+// net/http/httptrace) is retried for every method and ends as
+// *NetworkError: amoCRM received nothing. Batch writes are
 // chunked to 50 items; /leads/complex input is validated (50 leads, one
 // contact and one company each, 40 field values) and results are mapped back
 // by request_id.
@@ -74,7 +78,7 @@
 // Match errors with errors.As: *APIError (status, title, detail, request id,
 // validation errors), *NotFoundError (or IsNotFound), *PaymentRequiredError,
 // *UnauthorizedError, *RefreshError, *RateLimitError and *BlockedError (both
-// with RetryAfter), *OutcomeUnknownError, *InvalidRequestError, *BatchError,
+// with RetryAfter), *OutcomeUnknownError, *NetworkError, *InvalidRequestError, *BatchError,
 // *UntrustedHostError.
 // Operator-facing errors have Message(lang) returning Russian ("ru") or
 // English text. Tokens never appear in error strings or logs.
