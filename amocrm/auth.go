@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -620,7 +623,14 @@ type tokenClaims struct {
 	AccountID int64  `json:"account_id"`
 }
 
+// maxClaimUnix is the latest expiry jwtClaims accepts (9999-12-31).
+const maxClaimUnix = 253402300799
+
 // jwtClaims reads (without verifying) the payload of a JWT access token.
+// Values it cannot use are dropped: an exp or account_id that is negative
+// or out of range (a float such as 1e300 would wrap around), and an
+// api_domain that is not a bare host[:port] — it becomes a URL host and
+// receives the refresh token during subdomain discovery.
 func jwtClaims(tok string) tokenClaims {
 	var c tokenClaims
 	parts := strings.Split(tok, ".")
@@ -639,9 +649,64 @@ func jwtClaims(tok string) tokenClaims {
 	if json.Unmarshal(b, &raw) != nil {
 		return c
 	}
-	exp, _ := parseFlexInt(raw.Exp)
-	acc, _ := parseFlexInt(raw.AccountID)
-	return tokenClaims{APIDomain: raw.APIDomain, Exp: int64(exp), AccountID: int64(acc)}
+	c.Exp = claimInt(raw.Exp, maxClaimUnix)
+	c.AccountID = claimInt(raw.AccountID, math.MaxInt64)
+	if d := strings.ToLower(raw.APIDomain); validHostPort(d) {
+		c.APIDomain = d
+	}
+	return c
+}
+
+// claimInt decodes a numeric claim (a number or a numeric string) in
+// [0, limit]; anything else is 0.
+func claimInt(b json.RawMessage, limit int64) int64 {
+	s := strings.TrimSpace(string(b))
+	var str string
+	if strings.HasPrefix(s, `"`) && json.Unmarshal(b, &str) == nil {
+		s = strings.TrimSpace(str)
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > limit {
+			return 0
+		}
+		return n
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f >= 0 && f <= float64(limit)) || f >= math.MaxInt64 {
+		return 0
+	}
+	return int64(f)
+}
+
+// validHostPort reports whether s is a host name or IP address, with an
+// optional port, and nothing else (no scheme, path, user info or spaces).
+func validHostPort(s string) bool {
+	if s == "" || len(s) > 261 {
+		return false
+	}
+	host := s
+	if strings.ContainsAny(s, ":[]") {
+		h, port, err := net.SplitHostPort(s)
+		if err != nil || port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		if n, _ := strconv.Atoi(port); n < 1 || n > 65535 {
+			return false
+		}
+		host = h
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return true
+	}
+	if len(host) > 253 || strings.ContainsAny(host, ":[]") {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if len(label) > 63 || !subdomainRE.MatchString(label) {
+			return false
+		}
+	}
+	return true
 }
 
 // discoverSubdomain asks api_domain for the account's current host and

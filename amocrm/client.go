@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -643,17 +642,7 @@ func (c *Client) throttled(ctx context.Context, d time.Duration) {
 }
 
 func retryAfterHeader(hr *http.Response, now time.Time) time.Duration {
-	v := strings.TrimSpace(hr.Header.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now)
-	}
-	return 0
+	return parseRetryAfter(hr.Header.Get("Retry-After"), now)
 }
 
 // send performs one HTTP attempt and reads the body (bounded). A failure
