@@ -29,7 +29,9 @@
 //
 // Long-lived tokens (private integrations) use WithLongLivedToken. OAuth 2.0
 // uses WithOAuth(OAuthConfig, TokenStore): OAuthConfig.AuthorizationURL
-// builds the consent URL, Client.ExchangeCode trades the code for a pair, and
+// builds the consent URL, OAuthConfig.ParseCallback checks the redirect's
+// code, state, referer and error, Client.ExchangeCode trades the code for a
+// pair, and
 // the client refreshes expired tokens itself, once per account at a time
 // (single-flight). A 401 triggers one refresh and one retry; after that, or
 // when the refresh token is rejected, the call fails with *UnauthorizedError.
