@@ -26,9 +26,9 @@ var ErrNoToken = errors.New("amocrm: no token stored")
 const expirySkew = time.Minute
 
 // Token is an OAuth 2.0 token pair of one account (or a long-lived token,
-// which has no RefreshToken). Its String, GoString and LogValue methods
-// redact the secrets, so printing or logging a Token is safe; JSON encoding
-// keeps them (that is what a TokenStore persists).
+// which has no RefreshToken). Its Format, String, GoString and LogValue
+// methods redact the secrets, so printing (any fmt verb) or logging a Token
+// is safe; JSON encoding keeps them (that is what a TokenStore persists).
 type Token struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
@@ -150,7 +150,8 @@ const (
 	AuthURLKommo  = "https://www.kommo.com/oauth"
 )
 
-// OAuthConfig holds an integration's OAuth 2.0 credentials.
+// OAuthConfig holds an integration's OAuth 2.0 credentials. Printing or
+// logging it redacts ClientSecret (see Format and LogValue).
 type OAuthConfig struct {
 	// ClientID is the integration id.
 	ClientID string

@@ -83,7 +83,10 @@
 // with RetryAfter), *OutcomeUnknownError, *NetworkError, *InvalidRequestError, *BatchError,
 // *UntrustedHostError.
 // Operator-facing errors have Message(lang) returning Russian ("ru") or
-// English text. Tokens never appear in error strings or logs.
+// English text. Tokens never appear in error strings or logs; Token,
+// OAuthConfig and *Client print (fmt, any verb) and log (slog) with their
+// secrets redacted. Only encoding/json keeps a Token's tokens, for
+// TokenStores.
 //
 // # Custom fields
 //
