@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,9 +26,9 @@ var ErrNoToken = errors.New("amocrm: no token stored")
 const expirySkew = time.Minute
 
 // Token is an OAuth 2.0 token pair of one account (or a long-lived token,
-// which has no RefreshToken). Its String, GoString and LogValue methods
-// redact the secrets, so printing or logging a Token is safe; JSON encoding
-// keeps them (that is what a TokenStore persists).
+// which has no RefreshToken). Its Format, String, GoString and LogValue
+// methods redact the secrets, so printing (any fmt verb) or logging a Token
+// is safe; JSON encoding keeps them (that is what a TokenStore persists).
 type Token struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
@@ -147,7 +150,8 @@ const (
 	AuthURLKommo  = "https://www.kommo.com/oauth"
 )
 
-// OAuthConfig holds an integration's OAuth 2.0 credentials.
+// OAuthConfig holds an integration's OAuth 2.0 credentials. Printing or
+// logging it redacts ClientSecret (see Format and LogValue).
 type OAuthConfig struct {
 	// ClientID is the integration id.
 	ClientID string
@@ -405,7 +409,12 @@ func (a *authManager) doRefresh(ctx context.Context, stale string, force bool) e
 		cur.APIDomain != "" && !a.c.fixed {
 		// The subdomain may have been renamed: ask api_domain where the
 		// account lives now, then retry once.
-		if moved, derr := a.c.discoverSubdomain(ctx, cur); derr == nil && moved {
+		moved, derr := a.c.discoverSubdomain(ctx, cur)
+		var uh *UntrustedHostError
+		switch {
+		case errors.As(derr, &uh):
+			return &UnauthorizedError{Reason: "refresh rejected and the account's new address is not trusted", Err: fmt.Errorf("%w; %w", derr, err)}
+		case derr == nil && moved:
 			nt, err = a.c.tokenRequest(ctx, form)
 		}
 	}
@@ -615,7 +624,14 @@ type tokenClaims struct {
 	AccountID int64  `json:"account_id"`
 }
 
+// maxClaimUnix is the latest expiry jwtClaims accepts (9999-12-31).
+const maxClaimUnix = 253402300799
+
 // jwtClaims reads (without verifying) the payload of a JWT access token.
+// Values it cannot use are dropped: an exp or account_id that is negative
+// or out of range (a float such as 1e300 would wrap around), and an
+// api_domain that is not a bare host[:port] — it becomes a URL host and
+// receives the refresh token during subdomain discovery.
 func jwtClaims(tok string) tokenClaims {
 	var c tokenClaims
 	parts := strings.Split(tok, ".")
@@ -634,15 +650,77 @@ func jwtClaims(tok string) tokenClaims {
 	if json.Unmarshal(b, &raw) != nil {
 		return c
 	}
-	exp, _ := parseFlexInt(raw.Exp)
-	acc, _ := parseFlexInt(raw.AccountID)
-	return tokenClaims{APIDomain: raw.APIDomain, Exp: int64(exp), AccountID: int64(acc)}
+	c.Exp = claimInt(raw.Exp, maxClaimUnix)
+	c.AccountID = claimInt(raw.AccountID, math.MaxInt64)
+	if d := strings.ToLower(raw.APIDomain); validHostPort(d) {
+		c.APIDomain = d
+	}
+	return c
+}
+
+// claimInt decodes a numeric claim (a number or a numeric string) in
+// [0, limit]; anything else is 0.
+func claimInt(b json.RawMessage, limit int64) int64 {
+	s := strings.TrimSpace(string(b))
+	var str string
+	if strings.HasPrefix(s, `"`) && json.Unmarshal(b, &str) == nil {
+		s = strings.TrimSpace(str)
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > limit {
+			return 0
+		}
+		return n
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f >= 0 && f <= float64(limit)) || f >= math.MaxInt64 {
+		return 0
+	}
+	return int64(f)
+}
+
+// validHostPort reports whether s is a host name or IP address, with an
+// optional port, and nothing else (no scheme, path, user info or spaces).
+func validHostPort(s string) bool {
+	if s == "" || len(s) > 261 {
+		return false
+	}
+	host := s
+	if strings.ContainsAny(s, ":[]") {
+		h, port, err := net.SplitHostPort(s)
+		if err != nil || port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		if n, _ := strconv.Atoi(port); n < 1 || n > 65535 {
+			return false
+		}
+		host = h
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return true
+	}
+	if len(host) > 253 || strings.ContainsAny(host, ":[]") {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if len(label) > 63 || !subdomainRE.MatchString(label) {
+			return false
+		}
+	}
+	return true
 }
 
 // discoverSubdomain asks api_domain for the account's current host and
-// switches the client to it. It reports whether the host changed.
+// switches the client to it. It reports whether the host changed. Both
+// api_domain and the host named in the answer must be trusted (see
+// trustedHost), otherwise it returns an *UntrustedHostError and the base
+// stays: the refresh token goes to api_domain, and every token afterwards to
+// the new host.
 func (c *Client) discoverSubdomain(ctx context.Context, t *Token) (bool, error) {
 	base := c.base.Load()
+	if !trustedHost(t.APIDomain, base.Host) {
+		return false, &UntrustedHostError{Host: t.APIDomain, Source: "api_domain"}
+	}
 	u := url.URL{Scheme: base.Scheme, Host: t.APIDomain, Path: "/oauth2/account/current/subdomain"}
 	req := &request{method: http.MethodGet, path: u.Path, abs: u.String(), noAuth: true,
 		header: http.Header{"X-Refresh-Token": {t.RefreshToken}}}
@@ -654,23 +732,61 @@ func (c *Client) discoverSubdomain(ctx context.Context, t *Token) (bool, error) 
 	if _, err := c.do(ctx, req, &out); err != nil {
 		return false, err
 	}
-	host := strings.ToLower(strings.TrimSpace(out.Domain))
-	if host == "" && out.Subdomain != "" {
+	host := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(out.Domain)), ".")
+	source := "domain"
+	if sub := strings.ToLower(strings.TrimSpace(out.Subdomain)); host == "" && sub != "" {
 		h := base.Hostname()
 		suffix := DomainRU
 		if i := strings.IndexByte(h, '.'); i > 0 {
 			suffix = h[i+1:]
 		}
-		host = out.Subdomain + "." + suffix
+		host, source = sub+"."+suffix, "subdomain"
 	}
 	if host == "" || host == base.Host {
 		return false, nil
+	}
+	if !trustedHost(host, base.Host) {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm subdomain discovery named an untrusted host; the base URL is kept",
+			slog.String("host", base.Host), slog.String("untrusted_host", host))
+		return false, &UntrustedHostError{Host: host, Source: source}
 	}
 	nu := &url.URL{Scheme: base.Scheme, Host: host}
 	c.base.Store(nu)
 	c.logger.LogAttrs(ctx, slog.LevelWarn, "amocrm account moved to a new subdomain",
 		slog.String("old_host", base.Host), slog.String("new_host", host))
 	return true, nil
+}
+
+// trustedDomains are the domains whose subdomains are amoCRM accounts.
+var trustedDomains = []string{DomainRU, DomainCOM, DomainKommo}
+
+// trustedHost reports whether the client may send tokens to host: the
+// configured account host itself, or a subdomain (without a port, not the
+// common www site) of amocrm.ru, amocrm.com or kommo.com.
+func trustedHost(host, configured string) bool {
+	host = strings.ToLower(host)
+	if host == "" {
+		return false
+	}
+	if host == strings.ToLower(configured) {
+		return true
+	}
+	if len(host) > 253 || strings.HasPrefix(host, "www.") {
+		return false
+	}
+	for _, d := range trustedDomains {
+		sub, ok := strings.CutSuffix(host, "."+d)
+		if !ok || sub == "" {
+			continue
+		}
+		for label := range strings.SplitSeq(sub, ".") {
+			if len(label) > 63 || !subdomainRE.MatchString(label) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // ExchangeCode exchanges an authorization code (from the redirect, or the

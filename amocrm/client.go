@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -548,9 +547,17 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 			status = hr.StatusCode
 		}
 		if err != nil {
-			err = c.redactErr(err)
+			// A request that never left the machine is retried and
+			// reported as such for every method; only a write that may
+			// have reached amoCRM has an unknown outcome.
+			ne, notSent := err.(*NetworkError)
+			if notSent {
+				ne.Err = c.redactErr(ne.Err)
+			} else {
+				err = c.redactErr(err)
+			}
 			c.report(ctx, req, status, dur, retry, err)
-			if req.isRead() && !req.probe && ctx.Err() == nil && retriesRead < c.backoff.Retries {
+			if (req.isRead() || notSent) && !req.probe && ctx.Err() == nil && retriesRead < c.backoff.Retries {
 				d := c.backoff.delay(retriesRead, c.jitter)
 				retriesRead++
 				if serr := c.sleep(ctx, d); serr != nil {
@@ -558,11 +565,14 @@ func (c *Client) do(ctx context.Context, req *request, v any) (*Response, error)
 				}
 				continue
 			}
+			if cerr := ctx.Err(); cerr != nil && (req.isRead() || notSent) {
+				return nil, cerr
+			}
+			if notSent {
+				return nil, ne
+			}
 			if !req.isRead() {
 				return nil, &OutcomeUnknownError{Method: req.method, Path: req.path, Err: err}
-			}
-			if cerr := ctx.Err(); cerr != nil {
-				return nil, cerr
 			}
 			return nil, fmt.Errorf("amocrm: %s %s: %w", req.method, req.path, err)
 		}
@@ -733,20 +743,11 @@ func (c *Client) throttled(ctx context.Context, d time.Duration) {
 }
 
 func retryAfterHeader(hr *http.Response, now time.Time) time.Duration {
-	v := strings.TrimSpace(hr.Header.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now)
-	}
-	return 0
+	return parseRetryAfter(hr.Header.Get("Retry-After"), now)
 }
 
-// send performs one HTTP attempt and reads the body (bounded).
+// send performs one HTTP attempt and reads the body (bounded). A failure
+// before the request was sent is a *NetworkError.
 func (c *Client) send(ctx context.Context, req *request, bearer string) (*http.Response, []byte, error) {
 	u := req.abs
 	if u == "" {
@@ -757,7 +758,8 @@ func (c *Client) send(ctx context.Context, req *request, bearer string) (*http.R
 		}
 		u = base.String()
 	}
-	r := c.rc.R().SetContext(ctx).SetDoNotParseResponse(true).
+	trace := &sendTrace{}
+	r := c.rc.R().SetContext(trace.attach(ctx)).SetDoNotParseResponse(true).
 		SetHeader("User-Agent", c.ua).
 		SetHeader("Accept", "application/hal+json, application/json, application/problem+json")
 	if bearer != "" {
@@ -775,6 +777,9 @@ func (c *Client) send(ctx context.Context, req *request, bearer string) (*http.R
 	if err != nil {
 		if res != nil && res.RawBody() != nil {
 			res.RawBody().Close()
+		}
+		if trace.notSent(err) {
+			return nil, nil, &NetworkError{Method: req.method, Path: req.path, Err: err}
 		}
 		return nil, nil, err
 	}

@@ -29,10 +29,16 @@
 //
 // Long-lived tokens (private integrations) use WithLongLivedToken. OAuth 2.0
 // uses WithOAuth(OAuthConfig, TokenStore): OAuthConfig.AuthorizationURL
-// builds the consent URL, Client.ExchangeCode trades the code for a pair, and
+// builds the consent URL, OAuthConfig.ParseCallback checks the redirect's
+// code, state, referer and error, Client.ExchangeCode trades the code for a
+// pair, and
 // the client refreshes expired tokens itself, once per account at a time
 // (single-flight). A 401 triggers one refresh and one retry; after that, or
 // when the refresh token is rejected, the call fails with *UnauthorizedError.
+// When a refresh fails because the subdomain was renamed, the client asks the
+// token's api_domain where the account lives now and moves there, but only to
+// a host under amocrm.ru, amocrm.com or kommo.com (otherwise
+// *UntrustedHostError, and the base URL stays).
 //
 // ExchangeCode, the refresh on expiry or 401 and RefreshToken share one
 // routine. amoCRM refresh tokens are single-use, so a pair amoCRM issued is
@@ -67,7 +73,11 @@
 // and a default limiter's pause that outlasts the caller's deadline returns
 // *PauseError before anything is sent. 5xx answers and
 // transport errors are retried only for GET; a write whose outcome is unknown
-// returns *OutcomeUnknownError and is never re-sent. Batch writes are
+// (the connection failed after the request was sent, or a 502/503/504)
+// returns *OutcomeUnknownError and is never re-sent. A request that never
+// left the machine (DNS, dial or TLS handshake failure, told apart with
+// net/http/httptrace) is retried for every method and ends as
+// *NetworkError: amoCRM received nothing. Batch writes are
 // chunked to 50 items; /leads/complex input is validated (50 leads, one
 // contact and one company each, 40 field values) and results are mapped back
 // by request_id.
@@ -77,9 +87,13 @@
 // Match errors with errors.As: *APIError (status, title, detail, request id,
 // validation errors), *NotFoundError (or IsNotFound), *PaymentRequiredError,
 // *UnauthorizedError, *RefreshError, *RateLimitError and *BlockedError (both
-// with RetryAfter), *OutcomeUnknownError, *InvalidRequestError, *BatchError.
+// with RetryAfter), *OutcomeUnknownError, *NetworkError, *InvalidRequestError, *BatchError,
+// *UntrustedHostError.
 // Operator-facing errors have Message(lang) returning Russian ("ru") or
-// English text. Tokens never appear in error strings or logs.
+// English text. Tokens never appear in error strings or logs; Token,
+// OAuthConfig and *Client print (fmt, any verb) and log (slog) with their
+// secrets redacted. Only encoding/json keeps a Token's tokens, for
+// TokenStores.
 //
 // # Custom fields
 //
@@ -93,6 +107,9 @@
 //
 // ParseWebhook decodes incoming account webhooks (form-encoded,
 // leads[add][0][id] keys, legacy field names) into typed WebhookEvents.
+// EntityType always names the entity ("lead", "contact", ...), also when the
+// webhook sends the legacy numeric element_type; chat message events keep
+// their UUID in MessageID and carry the Direction, Author and Origin.
 //
 // # Testing
 //

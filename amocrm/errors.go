@@ -214,6 +214,10 @@ func (e *UnauthorizedError) Unwrap() []error {
 
 // Message returns an operator-facing description in lang ("ru" or "en").
 func (e *UnauthorizedError) Message(lang string) string {
+	var uh *UntrustedHostError
+	if errors.As(e.Err, &uh) {
+		return uh.Message(lang)
+	}
 	var re *RefreshError
 	revoked := errors.As(e.Err, &re) && re.InvalidGrant()
 	if isRU(lang) {
@@ -398,10 +402,11 @@ func (e *PauseError) Message(lang string) string {
 }
 
 // OutcomeUnknownError is returned for a write (POST/PATCH/DELETE) whose
-// outcome is unknown: the connection failed or amoCRM answered 502/503/504
-// after the request may have been applied. The client never re-sends such a
-// write; look the entity up (for example by a marker tag or field) before
-// creating it again.
+// outcome is unknown: the connection failed after the request was sent, or
+// amoCRM answered 502/503/504, and the request may have been applied. The
+// client never re-sends such a write; look the entity up (for example by a
+// marker tag or field) before creating it again. A failure before the
+// request was sent is a *NetworkError instead.
 type OutcomeUnknownError struct {
 	Method string
 	Path   string
@@ -423,6 +428,67 @@ func (e *OutcomeUnknownError) Message(lang string) string {
 		return "Связь с amoCRM прервалась во время записи; неизвестно, была ли запись выполнена. Перед повтором выполняется проверка на дубли."
 	}
 	return "The connection to amoCRM failed during a write; it is unknown whether it was applied. A duplicate check runs before any retry."
+}
+
+// UntrustedHostError is returned when subdomain discovery (after a refresh
+// failed at the account's old address) names a host outside the amoCRM and
+// Kommo domains (amocrm.ru, amocrm.com, kommo.com) that is not the
+// configured account host either. The client keeps its base URL and sends
+// no token to that host. It reaches the caller wrapped in the
+// *UnauthorizedError of the failed refresh.
+type UntrustedHostError struct {
+	// Host is the host that was refused.
+	Host string
+	// Source says where it came from: "api_domain" (the access token's
+	// claim, where discovery is asked) or "domain" / "subdomain" (the
+	// discovery answer).
+	Source string
+}
+
+// Error implements error.
+func (e *UntrustedHostError) Error() string {
+	return fmt.Sprintf("amocrm: subdomain discovery: %s %q is not an amoCRM account host (*.amocrm.ru, *.amocrm.com, *.kommo.com); the base URL is kept",
+		e.Source, e.Host)
+}
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *UntrustedHostError) Message(lang string) string {
+	if isRU(lang) {
+		return fmt.Sprintf("amoCRM сообщил новый адрес аккаунта %q, но это не адрес amoCRM или Kommo; токены туда не отправляются. Проверьте адрес аккаунта (поддомен) в настройках и подключите интеграцию заново.", e.Host)
+	}
+	return fmt.Sprintf("amoCRM reported a new account address %q that is not an amoCRM or Kommo address; no token is sent there. Check the account address (subdomain) in the settings and reconnect the integration.", e.Host)
+}
+
+// NetworkError is a transport failure before the request left the
+// machine: the name did not resolve, the connection was refused or timed
+// out, the TLS handshake failed. amoCRM received nothing, so retrying is
+// safe for every method, writes included; the client has already retried
+// as often as its Backoff allows. Err is the transport error (errors.As
+// finds *net.OpError, *net.DNSError, x509 and TLS errors in it).
+type NetworkError struct {
+	Method string
+	Path   string
+	Err    error
+}
+
+// Error implements error.
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("amocrm: %s %s: not sent (amoCRM received nothing): %v", e.Method, e.Path, e.Err)
+}
+
+// Unwrap returns the transport error.
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// Retryable reports that the request can be sent again: it never reached
+// amoCRM.
+func (e *NetworkError) Retryable() bool { return true }
+
+// Message returns an operator-facing description in lang ("ru" or "en").
+func (e *NetworkError) Message(lang string) string {
+	if isRU(lang) {
+		return "Не удалось связаться с amoCRM (сеть, DNS или TLS); запрос не был отправлен, его можно безопасно повторить. Проверьте доступ сервера в интернет и адрес аккаунта."
+	}
+	return "Could not reach amoCRM (network, DNS or TLS); the request was not sent and can be retried safely. Check the server's internet access and the account address."
 }
 
 // InvalidRequestError is returned before any request is sent when the input

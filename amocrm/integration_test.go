@@ -21,6 +21,8 @@ import (
 
 	"github.com/chatterhq/sdk/amocrm"
 	"github.com/chatterhq/sdk/amocrm/amocrmtest"
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 )
 
 // newFake starts a fake seeded with the demo account. The rate limit is off
@@ -1125,6 +1127,42 @@ func TestIntegrationWebhooks(t *testing.T) {
 	if _, _, err := c.Webhooks.Subscribe(ctx, dest, []string{"no_such_event"}); !amocrm.IsStatus(err, http.StatusBadRequest) {
 		t.Errorf("bad event: %v", err)
 	}
+}
+
+func TestIntegrationWebhookSort(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv, nil)
+	ctx := t.Context()
+	dest := "https://hooks.example/amocrm"
+
+	wh, _, err := c.Webhooks.Subscribe(ctx, dest, []string{"add_lead"}, amocrm.WebhookSort(7))
+	require.NoError(t, err)
+	require.Equal(t, 7, wh.Sort, "the sort sent is the sort amoCRM answers")
+	list, _, err := c.Webhooks.List(ctx, &amocrm.WebhookListOptions{Destination: dest})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	if diff := cmp.Diff([]string{"add_lead"}, list[0].Settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	require.Equal(t, 7, list[0].Sort, "the sort is stored")
+
+	// Subscribing again moves it; without WebhookSort the sort is kept.
+	wh, _, err = c.Webhooks.Subscribe(ctx, dest, []string{"add_lead", "status_lead"}, amocrm.WebhookSort(3))
+	require.NoError(t, err)
+	require.Equal(t, 3, wh.Sort)
+	wh, _, err = c.Webhooks.Subscribe(ctx, dest, []string{"add_lead"})
+	require.NoError(t, err)
+	require.Equal(t, 3, wh.Sort, "no sort sent, the stored one stays")
+
+	for _, bad := range []int{0, -1} {
+		_, _, err = c.Webhooks.Subscribe(ctx, "https://hooks.example/other", []string{"add_lead"}, amocrm.WebhookSort(bad))
+		var ire *amocrm.InvalidRequestError
+		require.ErrorAs(t, err, &ire, "sort %d", bad)
+	}
+	list, _, err = c.Webhooks.List(ctx, nil)
+	require.NoError(t, err)
+	require.Len(t, list, 1, "an invalid sort sends nothing")
 }
 
 // --- OAuth ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package amocrm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -641,15 +642,44 @@ func (s *WebhooksService) List(ctx context.Context, opts *WebhookListOptions) ([
 	return getList[*Webhook](ctx, s.client, "/api/v4/webhooks", "webhooks", q, nil)
 }
 
+// WebhookOption sets an optional field of a subscription in
+// WebhooksService.Subscribe.
+type WebhookOption func(*webhookOptions)
+
+type webhookOptions struct {
+	sort *int
+}
+
+// WebhookSort sets the subscription's sort, its position among the
+// account's webhooks (at least 1). Without it amoCRM keeps the sort of an
+// existing subscription of the destination and gives a new one its default.
+func WebhookSort(sort int) WebhookOption {
+	return func(o *webhookOptions) { o.sort = &sort }
+}
+
 // Subscribe subscribes destination to the given event codes ("add_lead",
-// "update_contact", "status_lead", ...).
+// "update_contact", "status_lead", ...); opts set optional fields such as
+// WebhookSort. Subscribing a destination again replaces its events.
 //
 // amoCRM API docs: https://www.amocrm.ru/developers/content/crm_platform/webhooks-api
-func (s *WebhooksService) Subscribe(ctx context.Context, destination string, settings []string) (*Webhook, *Response, error) {
+func (s *WebhooksService) Subscribe(ctx context.Context, destination string, settings []string, opts ...WebhookOption) (*Webhook, *Response, error) {
 	if destination == "" || len(settings) == 0 {
 		return nil, nil, &InvalidRequestError{Index: -1, Reason: "webhook needs a destination and at least one event"}
 	}
-	req, err := s.client.newRequest(http.MethodPost, "/api/v4/webhooks", nil, &Webhook{Destination: destination, Settings: settings})
+	var o webhookOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	body := &Webhook{Destination: destination, Settings: settings}
+	if o.sort != nil {
+		if *o.sort < 1 {
+			return nil, nil, &InvalidRequestError{Index: -1, Reason: fmt.Sprintf("webhook sort %d: must be at least 1", *o.sort)}
+		}
+		body.Sort = *o.sort
+	}
+	req, err := s.client.newRequest(http.MethodPost, "/api/v4/webhooks", nil, body)
 	if err != nil {
 		return nil, nil, err
 	}

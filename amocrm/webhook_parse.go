@@ -50,9 +50,13 @@ type WebhookEvent struct {
 	// Index is the position within Entity[Action].
 	Index int
 
-	ID                   int
-	Name                 string
-	Type                 string // "contact" or "company" for contacts[...]
+	// ID is the entity's numeric id. It is 0 for chat messages, whose id
+	// is a UUID: see MessageID.
+	ID   int
+	Name string
+	// Type is "contact" or "company" for contacts[...]. It is empty for
+	// chat messages, whose type field is the direction (see Direction).
+	Type                 string
 	StatusID             int
 	OldStatusID          int
 	PipelineID           int
@@ -71,20 +75,92 @@ type WebhookEvent struct {
 	LinkedCompanyID      int
 	CompanyName          string
 
-	// Message, note and task fields.
-	Text       string
-	ChatID     string
-	TalkID     string
-	ContactID  int
-	EntityID   int    // element_id or entity_id
-	EntityType string // element_type or entity_type
+	// Message, talk, note and task fields.
+	Text      string
+	ChatID    string
+	TalkID    string
+	ContactID int
+	EntityID  int // element_id or entity_id
+	// EntityType is the kind of entity EntityID names, always by name:
+	// WebhookEntityLead, WebhookEntityContact, WebhookEntityCompany,
+	// WebhookEntityTask, WebhookEntityCustomer, or another name amoCRM
+	// sends in entity_type. The legacy numeric element_type (2 for a lead)
+	// is mapped to its name; a number this package does not know gives ""
+	// (the raw value stays in Fields).
+	EntityType string
 	NoteType   string
 	// Direction is "incoming" or "outgoing" for messages.
 	Direction string
+	// MessageID is the id of a chat message (message[add][0][id]), a UUID
+	// kept as the string amoCRM sent.
+	MessageID string
+	// Author is who wrote a chat message; zero for other events.
+	Author WebhookAuthor
+	// Origin is the channel of a chat message or talk ("telegram",
+	// "waba", "instagram_business", ...).
+	Origin string
 
 	// Fields holds every value of the event, flattened with bracketed keys
 	// relative to the event ("custom_fields[0][values][0][value]").
 	Fields map[string]string
+}
+
+// WebhookAuthor is the author of a chat message in a webhook
+// (message[add][0][author]).
+type WebhookAuthor struct {
+	// ID is the author's id in the Chats API (a UUID).
+	ID string
+	// Type is "external" for the client writing through a channel and
+	// "internal" for an amoCRM user.
+	Type      string
+	Name      string
+	AvatarURL string
+}
+
+// Names of the entity a webhook event refers to (WebhookEvent.EntityType).
+const (
+	WebhookEntityContact  = "contact"
+	WebhookEntityLead     = "lead"
+	WebhookEntityCompany  = "company"
+	WebhookEntityTask     = "task"
+	WebhookEntityCustomer = "customer"
+)
+
+// webhookElementTypes maps amoCRM's legacy numeric element_type codes to
+// entity names.
+var webhookElementTypes = map[int]string{
+	1:  WebhookEntityContact,
+	2:  WebhookEntityLead,
+	3:  WebhookEntityCompany,
+	4:  WebhookEntityTask,
+	12: WebhookEntityCustomer,
+}
+
+// webhookEntityPlurals maps the API v4 (plural) entity names to the names
+// webhooks use.
+var webhookEntityPlurals = map[string]string{
+	"contacts":  WebhookEntityContact,
+	"leads":     WebhookEntityLead,
+	"companies": WebhookEntityCompany,
+	"tasks":     WebhookEntityTask,
+	"customers": WebhookEntityCustomer,
+}
+
+// webhookEntityType normalises an entity_type or element_type value to an
+// entity name: a known number maps to its name, an unknown one to "", a
+// plural API name to the singular.
+func webhookEntityType(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return webhookElementTypes[n]
+	}
+	if s, ok := webhookEntityPlurals[v]; ok {
+		return s
+	}
+	return v
 }
 
 // WebhookField is a custom field in a webhook event.
@@ -206,13 +282,19 @@ func buildEvent(entity, action string, idx int, n *formNode) WebhookEvent {
 		TalkID:               n.str("talk_id"),
 		ContactID:            n.int("contact_id"),
 		EntityID:             n.intAny("element_id", "entity_id"),
-		EntityType:           firstNonEmpty(n.str("element_type"), n.str("entity_type")),
+		EntityType:           firstNonEmpty(webhookEntityType(n.str("entity_type")), webhookEntityType(n.str("element_type"))),
 		NoteType:             n.str("note_type"),
-		Direction:            n.str("type"),
+		Origin:               n.str("origin"),
 		Fields:               map[string]string{},
 	}
-	if e.Entity != "message" {
-		e.Direction = ""
+	if e.Entity == "message" {
+		// A message's id is a UUID and its type is the direction.
+		e.ID, e.Type = 0, ""
+		e.MessageID = n.str("id")
+		e.Direction = n.str("type")
+		if a := n.child("author"); a != nil {
+			e.Author = WebhookAuthor{ID: a.str("id"), Type: a.str("type"), Name: a.str("name"), AvatarURL: a.str("avatar_url")}
+		}
 	}
 	if note := n.child("note"); note != nil { // leads[note][0][note][...]
 		if e.Text == "" {
@@ -220,6 +302,9 @@ func buildEvent(entity, action string, idx int, n *formNode) WebhookEvent {
 		}
 		if e.EntityID == 0 {
 			e.EntityID = note.intAny("element_id", "entity_id")
+		}
+		if e.EntityType == "" {
+			e.EntityType = firstNonEmpty(webhookEntityType(note.str("entity_type")), webhookEntityType(note.str("element_type")))
 		}
 		if e.NoteType == "" {
 			e.NoteType = note.str("note_type")

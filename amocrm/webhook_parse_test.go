@@ -4,8 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 )
 
 // A lead status change plus a contact update in one POST, legacy names.
@@ -36,10 +40,11 @@ const webhookMulti = "leads%5Bstatus%5D%5B0%5D%5Bid%5D=25399013&leads%5Bstatus%5
 	"&contacts%5Bupdate%5D%5B1%5D%5Bid%5D=6&contacts%5Bupdate%5D%5B1%5D%5Bname%5D=Petr" +
 	"&account%5Bsubdomain%5D=example&account%5Bid%5D=7039099&account%5B_links%5D%5Bself%5D=https%3A%2F%2Fexample.amocrm.ru"
 
-const webhookMessage = "message[add][0][id]=b1f3&message[add][0][chat_id]=c-1&message[add][0][talk_id]=12&message[add][0][contact_id]=5" +
+const webhookMessage = "message[add][0][id]=1db2f5cc-aea4-4f96-8d4f-a256ead5b7b0&message[add][0][chat_id]=c-1&message[add][0][talk_id]=12&message[add][0][contact_id]=5" +
 	"&message[add][0][text]=Привет&message[add][0][created_at]=1600000000&message[add][0][element_type]=2&message[add][0][entity_type]=lead" +
 	"&message[add][0][element_id]=900&message[add][0][entity_id]=900&message[add][0][type]=incoming" +
 	"&message[add][0][author][id]=a-1&message[add][0][author][type]=external&message[add][0][author][name]=Ivan" +
+	"&message[add][0][author][avatar_url]=https://amojo.amocrm.ru/a.jpg&message[add][0][origin]=telegram" +
 	"&account[subdomain]=example&account[id]=1"
 
 func TestParseWebhookMultipleEntities(t *testing.T) {
@@ -96,11 +101,67 @@ func TestParseWebhookMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	require.Len(t, p.Events, 1)
 	m := p.Events[0]
-	if m.Entity != "message" || m.Action != "add" || m.Text != "Привет" || m.ChatID != "c-1" || m.TalkID != "12" ||
-		m.ContactID != 5 || m.EntityID != 900 || m.Direction != "incoming" || m.Fields["author[name]"] != "Ivan" {
-		t.Errorf("message = %+v", m)
+	m.Fields = nil
+	want := WebhookEvent{
+		Entity: "message", Action: "add", Text: "Привет", ChatID: "c-1", TalkID: "12", ContactID: 5,
+		CreatedAt: 1600000000, EntityID: 900, EntityType: WebhookEntityLead, Direction: "incoming",
+		MessageID: "1db2f5cc-aea4-4f96-8d4f-a256ead5b7b0",
+		Author:    WebhookAuthor{ID: "a-1", Type: "external", Name: "Ivan", AvatarURL: "https://amojo.amocrm.ru/a.jpg"},
+		Origin:    "telegram",
 	}
+	if diff := cmp.Diff(want, m); diff != "" {
+		t.Errorf("message event (-want +got):\n%s", diff)
+	}
+}
+
+// A message id that looks like a number is still the message's id, not
+// the entity id.
+func TestParseWebhookMessageNumericLookingID(t *testing.T) {
+	t.Parallel()
+	p, err := ParseWebhookForm(url.Values{"message[add][0][id]": {"1e5"}, "message[add][0][type]": {"outgoing"}})
+	require.NoError(t, err)
+	require.Len(t, p.Events, 1)
+	got := p.Events[0]
+	if diff := cmp.Diff([3]any{0, "1e5", "outgoing"}, [3]any{got.ID, got.MessageID, got.Direction}); diff != "" {
+		t.Errorf("ID, MessageID, Direction (-want +got):\n%s", diff)
+	}
+	require.Empty(t, got.Type, "a message's type is its direction, not Type")
+}
+
+func TestParseWebhookEntityTypeNormalised(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"legacy contact", url.Values{"task[add][0][element_type]": {"1"}}, WebhookEntityContact},
+		{"legacy lead", url.Values{"task[add][0][element_type]": {"2"}}, WebhookEntityLead},
+		{"legacy company", url.Values{"task[add][0][element_type]": {"3"}}, WebhookEntityCompany},
+		{"legacy task", url.Values{"task[add][0][element_type]": {"4"}}, WebhookEntityTask},
+		{"legacy customer", url.Values{"task[add][0][element_type]": {" 12 "}}, WebhookEntityCustomer},
+		{"named", url.Values{"task[add][0][entity_type]": {"company"}}, WebhookEntityCompany},
+		{"named plural", url.Values{"task[add][0][entity_type]": {"Leads"}}, WebhookEntityLead},
+		{"named wins over legacy", url.Values{"task[add][0][element_type]": {"2"}, "task[add][0][entity_type]": {"customer"}}, WebhookEntityCustomer},
+		{"number in entity_type", url.Values{"task[add][0][entity_type]": {"3"}}, WebhookEntityCompany},
+		{"unknown number", url.Values{"task[add][0][element_type]": {"99"}}, ""},
+		{"unknown name kept", url.Values{"task[add][0][entity_type]": {"catalog_element"}}, "catalog_element"},
+		{"note nested", url.Values{"leads[note][0][note][element_type]": {"2"}, "leads[note][0][note][element_id]": {"7"}}, WebhookEntityLead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParseWebhookForm(tc.form)
+			require.NoError(t, err)
+			require.Len(t, p.Events, 1)
+			if diff := cmp.Diff(tc.want, p.Events[0].EntityType); diff != "" {
+				t.Errorf("EntityType (-want +got):\n%s", diff)
+			}
+		})
+	}
+	p, err := ParseWebhookForm(url.Values{"task[add][0][element_type]": {"99"}})
+	require.NoError(t, err)
+	require.Equal(t, "99", p.Events[0].Fields["element_type"], "an unknown code stays in Fields")
 }
 
 func TestParseWebhookErrors(t *testing.T) {
@@ -127,12 +188,24 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add("leads[note][0][note][text]=hi&leads[note][0][note][element_id]=3&leads[note][0][note][note_type]=4")
 	f.Add("a[b]=1&a[b][c]=2&a=3&[]=&[[[=]]]&leads[add][x][id]=y&leads[add][0]=z")
 	f.Add("leads[add][0][custom_fields][0][values][0][value]=1e400&leads[add][0][id]=99999999999999999999999")
+	f.Add("message[add][0][id]=1db2f5cc-aea4-4f96-8d4f-a256ead5b7b0&message[add][0][element_type]=2&message[add][0][author]=x&message[add][0][origin]=waba")
+	f.Add("task[add][0][element_type]=12&task[add][0][entity_type]=leads&talk[add][0][entity_type]=99999999999999999999&talk[add][0][origin]=telegram")
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		p, err := ParseWebhook(r)
 		if err == nil && p == nil {
 			t.Fatal("nil payload without error")
+		}
+		if p != nil {
+			for _, e := range p.Events {
+				if _, err := strconv.Atoi(e.EntityType); err == nil {
+					t.Fatalf("EntityType %q is a number, want a name", e.EntityType)
+				}
+				if e.Entity == "message" && (e.ID != 0 || e.Type != "") {
+					t.Fatalf("message event with ID %d, Type %q", e.ID, e.Type)
+				}
+			}
 		}
 		if v, err := url.ParseQuery(body); err == nil {
 			_, _ = ParseWebhookForm(v)
