@@ -85,7 +85,10 @@ func BenchmarkPipelineAcceptBatch50(b *testing.B) {
 // buffer fills and further events are counted as dropped, as under a stalled
 // store).
 func BenchmarkPipelineAcceptEventLog(b *testing.B) {
-	el := chatter.NewEventLog(chattertest.NewMemStore(), nil, chatter.EventLogConfig{})
+	el, err := chatter.NewEventLog(chattertest.NewMemStore(), nil, chatter.EventLogConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	p := newBenchPipeline(b, slog.New(el))
 	tmpl := chattertest.NewMessage("bench", -100123, 1, "")
 	ctx := context.Background()

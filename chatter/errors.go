@@ -2,6 +2,8 @@ package chatter
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -106,3 +108,35 @@ func RetryAfter(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// errPrefix starts every error message of this package.
+const errPrefix = "chatter: "
+
+// errorf is fmt.Errorf for this package's errors, which wrap each other,
+// the sentinels and *ValidationError, all of them starting with "chatter: ":
+// the message keeps the first "chatter: " (the format's own, or else the
+// first error argument's) and prints the error arguments after it without
+// theirs, so that it reads "chatter: accept: invalid text: …" rather than
+// "chatter: accept: chatter: invalid text: …". errors.Is and errors.As see
+// the wrapped errors unchanged.
+func errorf(format string, args ...any) error {
+	kept := strings.HasPrefix(format, errPrefix)
+	for i, a := range args {
+		e, ok := a.(error)
+		if !ok || e == nil || !strings.HasPrefix(e.Error(), errPrefix) {
+			continue
+		}
+		if !kept {
+			kept = true
+			continue
+		}
+		args[i] = &unprefixed{err: e}
+	}
+	return fmt.Errorf(format, args...)
+}
+
+// unprefixed prints err without the package's prefix.
+type unprefixed struct{ err error }
+
+func (u *unprefixed) Error() string { return strings.TrimPrefix(u.err.Error(), errPrefix) }
+func (u *unprefixed) Unwrap() error { return u.err }

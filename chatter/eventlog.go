@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -119,11 +118,11 @@ type eventCore struct {
 }
 
 // NewEventLog returns an EventLog writing to store and passing records to
-// next (nil: records go to the store only). It starts nothing: call Run. It
-// panics when store is nil.
-func NewEventLog(store EventStore, next slog.Handler, cfg EventLogConfig) *EventLog {
+// next (nil: records go to the store only). It starts nothing: call Run. A
+// nil store gives an error wrapping ErrInvalid.
+func NewEventLog(store EventStore, next slog.Handler, cfg EventLogConfig) (*EventLog, error) {
 	if store == nil {
-		panic("chatter: NewEventLog: nil EventStore")
+		return nil, errorf("chatter: new event log: %w", invalid("store", "не задано хранилище событий", "event store is nil"))
 	}
 	if next == nil {
 		next = slog.DiscardHandler
@@ -153,7 +152,7 @@ func NewEventLog(store EventStore, next slog.Handler, cfg EventLogConfig) *Event
 	return &EventLog{
 		core: &eventCore{store: store, cfg: cfg, min: minLevel, kick: make(chan struct{}, 1)},
 		next: next,
-	}
+	}, nil
 }
 
 // Enabled reports whether the next handler or the store wants level.
@@ -361,7 +360,7 @@ func (h *EventLog) Flush(ctx context.Context) error {
 		n := min(len(evs), c.cfg.BatchSize)
 		if err := c.store.AppendEvents(ctx, evs[:n]); err != nil {
 			c.requeue(evs)
-			return fmt.Errorf("chatter: event log: append %d events: %w", n, err)
+			return errorf("chatter: event log: append %d events: %w", n, err)
 		}
 		c.written.Add(int64(n))
 		evs = evs[n:]
@@ -390,7 +389,7 @@ func (h *EventLog) Prune(ctx context.Context) (int, error) {
 	}
 	n, err := c.store.PruneEvents(ctx, c.cfg.Now().Add(-c.cfg.Retention))
 	if err != nil {
-		return 0, fmt.Errorf("chatter: event log: prune: %w", err)
+		return 0, errorf("chatter: event log: prune: %w", err)
 	}
 	c.pruned.Add(int64(n))
 	return n, nil

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"testing/slogtest"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 )
 
 // The next handler sees exactly what it would see without the EventLog.
@@ -20,7 +23,9 @@ func TestEventLogSlogtestNext(t *testing.T) {
 	store := newFakeStore(time.Now)
 	slogtest.Run(t, func(t *testing.T) slog.Handler {
 		buf.Reset()
-		return NewEventLog(store, slog.NewJSONHandler(&buf, nil), EventLogConfig{Workspace: "ws1"})
+		el, err := NewEventLog(store, slog.NewJSONHandler(&buf, nil), EventLogConfig{Workspace: "ws1"})
+		require.NoError(t, err)
+		return el
 	}, func(t *testing.T) map[string]any {
 		var m map[string]any
 		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
@@ -39,7 +44,9 @@ func TestEventLogSlogtestEvents(t *testing.T) {
 	var el *EventLog
 	slogtest.Run(t, func(t *testing.T) slog.Handler {
 		store = newFakeStore(time.Now)
-		el = NewEventLog(store, nil, EventLogConfig{Workspace: "ws1", Now: func() time.Time { return filled }})
+		var err error
+		el, err = NewEventLog(store, nil, EventLogConfig{Workspace: "ws1", Now: func() time.Time { return filled }})
+		require.NoError(t, err)
 		return el
 	}, func(t *testing.T) map[string]any {
 		if err := el.Flush(t.Context()); err != nil {
@@ -102,7 +109,9 @@ func setupEventLog(t *testing.T, cfg EventLogConfig) *eventBundle {
 		}
 		return b.flushC, func() {}
 	}
-	b.el = NewEventLog(b.store, nil, cfg)
+	var err error
+	b.el, err = NewEventLog(b.store, nil, cfg)
+	require.NoError(t, err)
 	b.log = slog.New(b.el)
 	return b
 }
@@ -275,12 +284,15 @@ func TestEventLogNoRetention(t *testing.T) {
 	}
 }
 
-func TestEventLogNilStorePanics(t *testing.T) {
+func TestEventLogNilStoreIsAnError(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if recover() == nil {
-			t.Error("no panic for a nil store")
-		}
-	}()
-	NewEventLog(nil, nil, EventLogConfig{})
+	el, err := NewEventLog(nil, nil, EventLogConfig{})
+	require.Nil(t, el)
+	require.ErrorIs(t, err, ErrInvalid)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	if d := gocmp.Diff(ValidationError{Field: "store", Problem: T("не задано хранилище событий", "event store is nil")}, *ve); d != "" {
+		t.Errorf("validation error (-want +got):\n%s", d)
+	}
+	require.Equal(t, "chatter: new event log: invalid store: event store is nil", err.Error())
 }

@@ -156,7 +156,10 @@ func ExampleDigest() {
 func ExampleEventLog() {
 	ctx := context.Background()
 	store := chattertest.NewMemStore()
-	el := chatter.NewEventLog(store, nil, chatter.EventLogConfig{MinLevel: slog.LevelWarn})
+	el, err := chatter.NewEventLog(store, nil, chatter.EventLogConfig{MinLevel: slog.LevelWarn})
+	if err != nil {
+		panic(err)
+	}
 	log := slog.New(el).With(chatter.AttrWorkspace, "acme")
 
 	log.Info("message accepted", chatter.AttrCategory, chatter.CategoryDelivery) // below MinLevel

@@ -47,16 +47,16 @@ func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
 func holdLease(ctx context.Context, clk leaseClock, ls LeaseStore, ws, name, holder string, ttl time.Duration, fn func(ctx context.Context, l *Lease) error) error {
 	switch {
 	case ls == nil:
-		return fmt.Errorf("chatter: hold lease: %w", invalid("ls", "не задано хранилище аренд", "lease store is nil"))
+		return errorf("chatter: hold lease: %w", invalid("ls", "не задано хранилище аренд", "lease store is nil"))
 	case ws == "" || name == "" || holder == "":
-		return fmt.Errorf("chatter: hold lease: %w", invalid("lease", "не указано пространство, имя или держатель аренды", "workspace, name or holder is empty"))
+		return errorf("chatter: hold lease: %w", invalid("lease", "не указано пространство, имя или держатель аренды", "workspace, name or holder is empty"))
 	case ttl <= 0:
-		return fmt.Errorf("chatter: hold lease %q: %w", name, invalid("ttl", "срок аренды должен быть положительным", "ttl must be positive"))
+		return errorf("chatter: hold lease %q: %w", name, invalid("ttl", "срок аренды должен быть положительным", "ttl must be positive"))
 	}
 	start := clk.Now()
 	l, err := ls.AcquireLease(ctx, ws, name, holder, ttl)
 	if err != nil {
-		return fmt.Errorf("chatter: hold lease %q: %w", name, err)
+		return errorf("chatter: hold lease %q: %w", name, err)
 	}
 	fnCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -73,14 +73,14 @@ func holdLease(ctx context.Context, clk leaseClock, ls LeaseStore, ws, name, hol
 	<-renewed
 	if lost {
 		if fnErr != nil {
-			return fmt.Errorf("chatter: hold lease %q: %w: %w", name, ErrLeaseLost, fnErr)
+			return errorf("chatter: hold lease %q: %w: %w", name, ErrLeaseLost, fnErr)
 		}
-		return fmt.Errorf("chatter: hold lease %q: %w", name, ErrLeaseLost)
+		return errorf("chatter: hold lease %q: %w", name, ErrLeaseLost)
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), leaseReleaseTimeout)
 	defer rcancel()
 	if err := ls.ReleaseLease(rctx, l); err != nil {
-		return errors.Join(fnErr, fmt.Errorf("chatter: release lease %q: %w", name, err))
+		return errors.Join(fnErr, errorf("chatter: release lease %q: %w", name, err))
 	}
 	return fnErr
 }
@@ -118,7 +118,7 @@ func keepLease(ctx context.Context, clk leaseClock, ls LeaseStore, l *Lease, ttl
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, ErrLeaseLost):
-			lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+			lose(errorf("%w: %w", ErrLeaseLost, err))
 			return
 		default:
 			// A store hiccup: try again sooner, while the lease still holds.

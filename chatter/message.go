@@ -62,15 +62,15 @@ func ParseKey(s string) (Key, error) {
 	k.Source, k.Account = SourceKind(parts[0]), parts[1]
 	var err error
 	if k.ChatID, err = strconv.ParseInt(parts[2], 10, 64); err != nil {
-		return k, fmt.Errorf("chatter: parse key %q: chat id: %w", s, err)
+		return k, errorf("chatter: parse key %q: chat id: %w", s, err)
 	}
 	msg, rev, hasRev := strings.Cut(parts[3], "@")
 	if k.MessageID, err = strconv.ParseInt(msg, 10, 64); err != nil {
-		return k, fmt.Errorf("chatter: parse key %q: message id: %w", s, err)
+		return k, errorf("chatter: parse key %q: message id: %w", s, err)
 	}
 	if hasRev {
 		if k.Revision, err = strconv.ParseInt(rev, 10, 64); err != nil {
-			return k, fmt.Errorf("chatter: parse key %q: revision: %w", s, err)
+			return k, errorf("chatter: parse key %q: revision: %w", s, err)
 		}
 	}
 	return k, k.Validate()

@@ -145,13 +145,13 @@ type digestGroup struct {
 func NewDigest(next Notifier, cfg DigestConfig) (*Digest, error) {
 	switch {
 	case next == nil:
-		return nil, fmt.Errorf("chatter: new digest: %w", invalid("next", "не задан получатель уведомлений", "next notifier is nil"))
+		return nil, errorf("chatter: new digest: %w", invalid("next", "не задан получатель уведомлений", "next notifier is nil"))
 	case cfg.Window < 0:
-		return nil, fmt.Errorf("chatter: new digest: %w", invalid("DigestConfig.Window", "окно отрицательное", "Window is negative"))
+		return nil, errorf("chatter: new digest: %w", invalid("DigestConfig.Window", "окно отрицательное", "Window is negative"))
 	case cfg.MaxItems < 0:
-		return nil, fmt.Errorf("chatter: new digest: %w", invalid("DigestConfig.MaxItems", "размер выборки отрицательный", "MaxItems is negative"))
+		return nil, errorf("chatter: new digest: %w", invalid("DigestConfig.MaxItems", "размер выборки отрицательный", "MaxItems is negative"))
 	case cfg.TickInterval < 0:
-		return nil, fmt.Errorf("chatter: new digest: %w", invalid("DigestConfig.TickInterval", "интервал отрицательный", "TickInterval is negative"))
+		return nil, errorf("chatter: new digest: %w", invalid("DigestConfig.TickInterval", "интервал отрицательный", "TickInterval is negative"))
 	}
 	cfg.Window = cmp.Or(cfg.Window, DefaultDigestWindow)
 	cfg.MaxItems = cmp.Or(cfg.MaxItems, DefaultDigestMaxItems)

@@ -193,8 +193,9 @@ type PipelineConfig struct {
 	// Logger receives events with the attributes EventLog understands
 	// (category, error_class, source, message_key, workspace). nil is
 	// silent. Message text is never logged. To keep the events in the
-	// store's event log, give it slog.New(NewEventLog(store, h, cfg)) and
-	// run that EventLog; the pipeline itself writes no events directly.
+	// store's event log, give it slog.New(el) with el from
+	// NewEventLog(store, h, cfg) and run el; the pipeline itself writes no
+	// events directly.
 	Logger *slog.Logger
 	// Priority gives a message's delivery priority, 0 (first) to 3 (last);
 	// results outside that range are clamped. Defaults to DefaultPriority
@@ -319,7 +320,7 @@ var _ Handler = (*Pipeline)(nil)
 // wrapping ErrInvalid that names the field.
 func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("chatter: new pipeline: %w", err)
+		return nil, errorf("chatter: new pipeline: %w", err)
 	}
 	cfg = cfg.withDefaults()
 	return &Pipeline{cfg: cfg, log: cfg.Logger}, nil
@@ -349,33 +350,34 @@ func (p *Pipeline) Handle(ctx context.Context, m *Message) error {
 // Accept is idempotent with respect to m.Key.
 func (p *Pipeline) Accept(ctx context.Context, m *Message) (AcceptResult, error) {
 	if err := m.Validate(); err != nil {
-		return p.reject(ctx, m, err, "chatter: accept")
+		return p.reject(ctx, m, err, "accept")
 	}
 	opts := p.options(m)
 	r, err := p.cfg.Store.SaveMessage(ctx, m, opts)
 	if errors.Is(err, ErrInvalid) {
 		// The store's own checks refused it (for example a string field
 		// that is not valid UTF-8): it is refused at intake all the same.
-		return p.reject(ctx, m, err, "chatter: accept")
+		return p.reject(ctx, m, err, "accept")
 	}
 	if err != nil {
-		err = fmt.Errorf("chatter: accept %s: %w", m.Key, err)
+		err = errorf("chatter: accept %s: %w", m.Key, err)
 	}
 	p.accepted(ctx, m, r, err)
 	return r, err
 }
 
-// reject records m, refused with verr, as StateRejected.
+// reject records m, refused with verr, as StateRejected. what names the
+// call in the error ("accept").
 func (p *Pipeline) reject(ctx context.Context, m *Message, verr error, what string) (AcceptResult, error) {
 	c, rej, ok := rejectedCopy(m, verr, p.cfg.Now())
 	if !ok {
-		err := fmt.Errorf("%s: %w", what, verr)
+		err := errorf("chatter: %s: %w", what, verr)
 		p.accepted(ctx, m, AcceptResult{}, err)
 		return AcceptResult{}, err
 	}
 	r, err := p.cfg.Store.SaveRejected(ctx, c, rej)
 	if err != nil {
-		err = fmt.Errorf("%s: record rejected %s: %w", what, c.Key, err)
+		err = errorf("chatter: %s: record rejected %s: %w", what, c.Key, err)
 		p.accepted(ctx, c, AcceptResult{}, err)
 		return AcceptResult{}, err
 	}
@@ -400,7 +402,7 @@ func (p *Pipeline) AcceptBatch(ctx context.Context, ms []*Message) ([]AcceptResu
 	for i, m := range ms {
 		if err := m.Validate(); err != nil {
 			if _, _, ok := rejectedCopy(m, err, p.cfg.Now()); !ok {
-				err = fmt.Errorf("chatter: accept batch: message %d: %w", i, err)
+				err = errorf("chatter: accept batch: message %d: %w", i, err)
 				p.accepted(ctx, m, AcceptResult{}, err)
 				return nil, err
 			}
@@ -412,7 +414,7 @@ func (p *Pipeline) AcceptBatch(ctx context.Context, ms []*Message) ([]AcceptResu
 	var at []int
 	for i, m := range ms {
 		if invalid[i] != nil {
-			r, err := p.reject(ctx, m, invalid[i], fmt.Sprintf("chatter: accept batch: message %d", i))
+			r, err := p.reject(ctx, m, invalid[i], fmt.Sprintf("accept batch: message %d", i))
 			if err != nil {
 				return nil, err
 			}
@@ -439,14 +441,14 @@ func (p *Pipeline) AcceptBatch(ctx context.Context, ms []*Message) ([]AcceptResu
 		for j, m := range valid {
 			r, err := p.Accept(ctx, m)
 			if err != nil {
-				return nil, fmt.Errorf("chatter: accept batch: message %d: %w", at[j], err)
+				return nil, errorf("chatter: accept batch: message %d: %w", at[j], err)
 			}
 			out[at[j]] = r
 		}
 		return out, nil
 	}
 	if err != nil {
-		err = fmt.Errorf("chatter: accept batch of %d: %w", len(valid), err)
+		err = errorf("chatter: accept batch of %d: %w", len(valid), err)
 		for _, m := range valid {
 			p.accepted(ctx, m, AcceptResult{}, err)
 		}
@@ -524,7 +526,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		p.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelError, "pipeline workers stopped",
 			slog.String(AttrCategory, CategorySystem), slog.Any("err", err))
-		return fmt.Errorf("chatter: pipeline run: %w", err)
+		return errorf("chatter: pipeline run: %w", err)
 	}
 	return nil
 }
@@ -539,7 +541,7 @@ func (p *Pipeline) Replay(ctx context.Context, workspace string, key Key) error 
 	}
 	if err := p.cfg.Store.Replay(ctx, workspace, key); err != nil {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "replay refused", append(attrs, slog.Any("err", err))...)
-		return fmt.Errorf("chatter: replay %s: %w", key, err)
+		return errorf("chatter: replay %s: %w", key, err)
 	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "message replayed", attrs...)
 	return nil
@@ -554,7 +556,7 @@ func (p *Pipeline) ReplayDead(ctx context.Context, q LedgerQuery) (int, error) {
 	attrs := []slog.Attr{slog.String(AttrCategory, CategoryDelivery), slog.String(AttrWorkspace, q.Workspace), slog.Int("count", n)}
 	if err != nil {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "bulk replay failed", append(attrs, slog.Any("err", err))...)
-		return n, fmt.Errorf("chatter: replay dead: %w", err)
+		return n, errorf("chatter: replay dead: %w", err)
 	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "dead messages replayed", attrs...)
 	return n, nil

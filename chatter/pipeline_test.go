@@ -32,7 +32,9 @@ func setupPipeline(t *testing.T, mod func(*PipelineConfig)) *pipelineBundle {
 	b := &pipelineBundle{clock: newTestClock(), notifier: &recordingNotifier{}}
 	b.store = newFakeStore(b.clock.Now)
 	b.sinkRes = &DeliveryResult{LeadID: 7001, ContactID: 9}
-	b.events = NewEventLog(b.store, nil, EventLogConfig{MinLevel: slog.LevelDebug, Now: b.clock.Now})
+	var err error
+	b.events, err = NewEventLog(b.store, nil, EventLogConfig{MinLevel: slog.LevelDebug, Now: b.clock.Now})
+	require.NoError(t, err)
 	cfg := PipelineConfig{
 		Store: b.store,
 		Sink: SinkFunc(func(ctx context.Context, d *Delivery) (*DeliveryResult, error) {

@@ -43,11 +43,11 @@ func NewSealer(current string, keys map[string][]byte) (*Sealer, error) {
 		}
 		block, err := aes.NewCipher(key)
 		if err != nil {
-			return nil, fmt.Errorf("chatter: sealer: key %q: %w", id, err)
+			return nil, errorf("chatter: sealer: key %q: %w", id, err)
 		}
 		aead, err := cipher.NewGCM(block)
 		if err != nil {
-			return nil, fmt.Errorf("chatter: sealer: key %q: %w", id, err)
+			return nil, errorf("chatter: sealer: key %q: %w", id, err)
 		}
 		s.aeads[id] = aead
 	}
@@ -65,7 +65,7 @@ func (s *Sealer) Seal(plaintext, additionalData []byte) ([]byte, error) {
 	out = append(out, s.current...)
 	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("chatter: sealer: nonce: %w", err)
+		return nil, errorf("chatter: sealer: nonce: %w", err)
 	}
 	out = append(out, nonce...)
 	return aead.Seal(out, nonce, plaintext, additionalData), nil

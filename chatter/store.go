@@ -371,7 +371,8 @@ type ContactStore interface {
 }
 
 // Token is an OAuth token pair for one CRM account. Stores seal access and
-// refresh tokens at rest.
+// refresh tokens at rest; JSON, fmt (String, GoString) and slog (LogValue)
+// leave them out.
 type Token struct {
 	Workspace    string    `json:"workspace"`
 	Account      string    `json:"account"` // e.g. the amoCRM subdomain

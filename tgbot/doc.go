@@ -26,7 +26,9 @@
 // NotMember, Migrated, WebhookActive and Problem for operator texts),
 // *RateLimitError for 429 (chatter.RetryAfter sees its wait),
 // *TransportError for network failures, *PollingConflictError when polling
-// meets a webhook. Tokens never appear in logs or error texts.
+// meets a webhook, *ConfigError (wrapping chatter.ErrInvalid, with a Russian
+// and English message) for a Config NewSource refuses. Tokens never appear
+// in logs or error texts.
 //
 // Tests use package tgbottest, a fake Bot API server:
 //

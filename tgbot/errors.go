@@ -10,6 +10,27 @@ import (
 	"github.com/chatterhq/sdk/chatter"
 )
 
+// ConfigError says which Config field NewSource refuses and why. It wraps
+// chatter.ErrInvalid.
+type ConfigError struct {
+	Field   string       // e.g. "Config.Workspace"
+	Problem chatter.Text // what is wrong, in Russian and English
+}
+
+func (e *ConfigError) Error() string { return "tgbot: " + e.Field + ": " + e.Problem.EN }
+
+// Message explains the problem to an operator.
+func (e *ConfigError) Message() chatter.Text {
+	return chatter.T("Настройка бота "+e.Field+": "+e.Problem.RU, "Bot setting "+e.Field+": "+e.Problem.EN)
+}
+
+// Unwrap returns chatter.ErrInvalid.
+func (e *ConfigError) Unwrap() error { return chatter.ErrInvalid }
+
+func configErr(field, ru, en string) error {
+	return &ConfigError{Field: field, Problem: chatter.T(ru, en)}
+}
+
 // Error is an error answer of the Bot API: {"ok":false, "error_code",
 // "description", "parameters"}. Match it with errors.As; classify by Code and
 // the helper methods, never by Description text (Telegram says the codes and

@@ -135,26 +135,32 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// validate checks c (after withDefaults); the error is a *ConfigError.
 func (c Config) validate() error {
 	switch {
 	case c.Client == nil:
-		return errors.New("tgbot: Config.Client is required")
+		return configErr("Config.Client", "не задан клиент Bot API", "the Bot API client is required")
 	case c.Workspace == "":
-		return errors.New("tgbot: Config.Workspace is required")
+		return configErr("Config.Workspace", "не задано рабочее пространство", "the workspace is required")
 	case c.Mode != ModePolling && c.Mode != ModeWebhook:
-		return fmt.Errorf("tgbot: Config.Mode %q: want %q or %q", c.Mode, ModePolling, ModeWebhook)
+		return configErr("Config.Mode", fmt.Sprintf("%q: нужен %q или %q", c.Mode, ModePolling, ModeWebhook),
+			fmt.Sprintf("%q: want %q or %q", c.Mode, ModePolling, ModeWebhook))
 	case c.PollTimeout < 0 || c.PollTimeout > 10*time.Minute:
-		return fmt.Errorf("tgbot: Config.PollTimeout %v: want 0-10m", c.PollTimeout)
+		return configErr("Config.PollTimeout", fmt.Sprintf("%v: нужно от 0 до 10 минут", c.PollTimeout),
+			fmt.Sprintf("%v: want 0-10m", c.PollTimeout))
 	case c.PollLimit < 1 || c.PollLimit > 100:
-		return fmt.Errorf("tgbot: Config.PollLimit %d: want 1-100", c.PollLimit)
+		return configErr("Config.PollLimit", fmt.Sprintf("%d: нужно от 1 до 100", c.PollLimit),
+			fmt.Sprintf("%d: want 1-100", c.PollLimit))
 	case c.Mode == ModeWebhook && c.SecretToken == "":
-		return errors.New("tgbot: Config.SecretToken is required in webhook mode")
+		return configErr("Config.SecretToken", "обязателен в режиме вебхука", "is required in webhook mode")
 	case c.SecretToken != "" && !validSecret(c.SecretToken):
-		return errors.New("tgbot: Config.SecretToken must be 1-256 characters of A-Z a-z 0-9 _ -")
+		return configErr("Config.SecretToken", "нужно от 1 до 256 символов A-Z a-z 0-9 _ -",
+			"must be 1-256 characters of A-Z a-z 0-9 _ -")
 	case c.MaxBodyBytes < 1024:
-		return fmt.Errorf("tgbot: Config.MaxBodyBytes %d: want at least 1024", c.MaxBodyBytes)
+		return configErr("Config.MaxBodyBytes", fmt.Sprintf("%d: нужно не меньше 1024", c.MaxBodyBytes),
+			fmt.Sprintf("%d: want at least 1024", c.MaxBodyBytes))
 	case c.MinBackoff > c.MaxBackoff:
-		return errors.New("tgbot: Config.MinBackoff exceeds MaxBackoff")
+		return configErr("Config.MinBackoff", "больше MaxBackoff", "exceeds MaxBackoff")
 	}
 	return nil
 }

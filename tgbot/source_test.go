@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
 	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/tgbot"
 	"github.com/chatterhq/sdk/tgbot/tgbottest"
@@ -348,16 +351,35 @@ func TestWebhookHandlerRejectsBadRequests(t *testing.T) {
 
 func TestNewSourceValidates(t *testing.T) {
 	c, _ := tgbot.NewClient("1:x")
-	for name, cfg := range map[string]tgbot.Config{
-		"no client":      {Workspace: "w"},
-		"no workspace":   {Client: c},
-		"webhook secret": {Client: c, Workspace: "w", Mode: tgbot.ModeWebhook},
-		"bad secret":     {Client: c, Workspace: "w", Mode: tgbot.ModeWebhook, SecretToken: "a b"},
-		"bad mode":       {Client: c, Workspace: "w", Mode: "smoke"},
-		"bad limit":      {Client: c, Workspace: "w", PollLimit: 101},
+	for name, tc := range map[string]struct {
+		cfg           tgbot.Config
+		field, ru, en string
+	}{
+		"no client":      {tgbot.Config{Workspace: "w"}, "Config.Client", "не задан клиент Bot API", "the Bot API client is required"},
+		"no workspace":   {tgbot.Config{Client: c}, "Config.Workspace", "не задано рабочее пространство", "the workspace is required"},
+		"webhook secret": {tgbot.Config{Client: c, Workspace: "w", Mode: tgbot.ModeWebhook}, "Config.SecretToken", "обязателен в режиме вебхука", "is required in webhook mode"},
+		"bad secret": {tgbot.Config{Client: c, Workspace: "w", Mode: tgbot.ModeWebhook, SecretToken: "a b"},
+			"Config.SecretToken", "от 1 до 256 символов", "must be 1-256 characters of A-Z a-z 0-9 _ -"},
+		"bad mode":    {tgbot.Config{Client: c, Workspace: "w", Mode: "smoke"}, "Config.Mode", `"smoke": нужен "polling" или "webhook"`, `"smoke": want "polling" or "webhook"`},
+		"bad limit":   {tgbot.Config{Client: c, Workspace: "w", PollLimit: 101}, "Config.PollLimit", "101: нужно от 1 до 100", "101: want 1-100"},
+		"bad timeout": {tgbot.Config{Client: c, Workspace: "w", PollTimeout: time.Hour}, "Config.PollTimeout", "от 0 до 10 минут", "1h0m0s: want 0-10m"},
+		"small body":  {tgbot.Config{Client: c, Workspace: "w", MaxBodyBytes: 10}, "Config.MaxBodyBytes", "10: нужно не меньше 1024", "10: want at least 1024"},
+		"backoff":     {tgbot.Config{Client: c, Workspace: "w", MinBackoff: time.Hour}, "Config.MinBackoff", "больше MaxBackoff", "exceeds MaxBackoff"},
 	} {
-		if _, err := tgbot.NewSource(cfg); err == nil {
-			t.Errorf("%s: accepted", name)
+		_, err := tgbot.NewSource(tc.cfg)
+		require.Error(t, err, name)
+		require.ErrorIs(t, err, chatter.ErrInvalid, name)
+		var ce *tgbot.ConfigError
+		require.ErrorAs(t, err, &ce, name)
+		if d := cmp.Diff(tc.field, ce.Field); d != "" {
+			t.Errorf("%s: field (-want +got):\n%s", name, d)
+		}
+		if d := cmp.Diff("tgbot: "+tc.field+": "+tc.en, err.Error()); d != "" {
+			t.Errorf("%s: Error() (-want +got):\n%s", name, d)
+		}
+		m := ce.Message()
+		if !strings.Contains(m.RU, tc.field) || !strings.Contains(m.RU, tc.ru) || !strings.Contains(m.EN, tc.en) {
+			t.Errorf("%s: Message() = %+v", name, m)
 		}
 	}
 }

@@ -96,7 +96,8 @@ func TestNewClientTokenNotSavedCheckAndEvents(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := t.Context()
 	store := &flakyStore{MemStore: e.store, swapFailures: 2}
-	evlog := chatter.NewEventLog(e.store, nil, chatter.EventLogConfig{})
+	evlog, err := chatter.NewEventLog(e.store, nil, chatter.EventLogConfig{})
+	require.NoError(t, err)
 	stats := amocrmsink.NewRequestStats(nil)
 	// The client's clock stands still: a failed save is retried only by the
 	// check (SaveToken), not by a request after its delay.

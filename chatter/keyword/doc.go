@@ -34,7 +34,10 @@
 // (^|\P{L}) instead.
 //
 // Bad rules get a *SyntaxError with the column of the problem and a Russian
-// and English message.
+// and English message; so does a plain word that has no stem (the stemmer
+// takes it whole for an ending, as "ейш"): give its exact form (!word) or
+// a prefix (word*). Compile and Live.Update never panic on a rule set; a
+// failed Update keeps the running set.
 //
 // # Scopes
 //
@@ -46,7 +49,7 @@
 //
 // Exact forms are looked up in a hash table per word; phrases, prefixes,
 // fragments and stem candidates are found in one pass of an Aho-Corasick
-// automaton (github.com/petar-dambovaliev/aho-corasick, DFA) over the
+// automaton (github.com/coregx/ahocorasick, compiled to a DFA) over the
 // normalised text, and a word is stemmed only when a stem of a rule is a
 // candidate for it. Only rules with a hit are evaluated. See BENCHMARKS.md.
 //

@@ -249,6 +249,13 @@ func (p *parser) element() (atom, error) {
 	if strings.Contains(w, " ") { // "бизнес-центр" is two words once normalised: a phrase
 		return atom{kind: kindPhrase, text: w, show: string(p.rs[start:p.pos])}, nil
 	}
+	if stem(w) == "" {
+		// The stemmer takes the whole word for an ending ("ейш"): there is
+		// nothing to match other forms by.
+		return atom{}, p.fail(start,
+			fmt.Sprintf("у слова «%s» нет основы для поиска по формам: укажите точную форму (!%s) или начало слова (%s*)", w, w, w),
+			fmt.Sprintf("the word %q has no stem to match its forms by: give the exact form (!%s) or a prefix (%s*)", w, w, w))
+	}
 	return atom{kind: kindStem, text: w, show: string(p.rs[start:p.pos])}, nil
 }
 

@@ -120,9 +120,16 @@ func Compile(cfg Config) (*Set, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s.global = build(global)
+	var berr error
+	if s.global, berr = build(global); berr != nil {
+		return nil, berr
+	}
 	for _, o := range ovs {
-		s.overrides = append(s.overrides, compiledOverride{scope: o.scope, m: build(o.rules)})
+		m, err := build(o.rules)
+		if err != nil {
+			return nil, err
+		}
+		s.overrides = append(s.overrides, compiledOverride{scope: o.scope, m: m})
 	}
 	// Most specific first, stable on ties.
 	slices.SortStableFunc(s.overrides, func(a, b compiledOverride) int { return b.scope.specificity() - a.scope.specificity() })
@@ -221,7 +228,10 @@ type matcher struct {
 	noStemCache  bool // benchmarks of the cold path
 }
 
-func build(rules []namedRule) *matcher {
+// build compiles parsed rules into a matcher. It fails (instead of
+// panicking in the middle of a live reload) when the automaton cannot be
+// built; the parser refuses the rules that would make it so.
+func build(rules []namedRule) (*matcher, error) {
 	m := &matcher{exact: map[string][]int32{}}
 	atomID := map[atom]int32{}
 	patID := map[string]int{}
@@ -291,9 +301,9 @@ func build(rules []namedRule) *matcher {
 	if len(patterns) > 0 {
 		ac, err := ahocorasick.NewBuilder().AddStrings(patterns).Build()
 		if err != nil {
-			// The builder fails only on empty input or resource limits; the
-			// parser never produces empty patterns.
-			panic("keyword: build automaton: " + err.Error())
+			// The builder refuses an empty pattern, which the parser never
+			// lets through (an empty word, phrase, fragment or stem).
+			return nil, fmt.Errorf("keyword: build automaton: %w", err)
 		}
 		m.ac = ac
 	}
@@ -301,7 +311,7 @@ func build(rules []namedRule) *matcher {
 	m.scratch.New = func() any {
 		return &scratch{hit: make([]hitPos, n), clean: make([]byte, 0, 1024), words: make([]byte, 0, 1024)}
 	}
-	return m
+	return m, nil
 }
 
 // stem returns the snowball stem of a normalised word: Russian for words

@@ -26,6 +26,11 @@
 // diagnostics: the server is reachable, authentication works, and the sender
 // domain publishes SPF and DKIM records (looked up through Config.Resolver).
 //
-// The password is never logged nor included in errors. A Notifier is safe
-// for concurrent use; each Notify opens its own connection.
+// New refuses a bad Config with a *ConfigError (it wraps chatter.ErrInvalid)
+// naming the field, with a Russian and English message.
+//
+// The password is never logged nor included in errors; Config and Notifier
+// print and log (fmt, slog) with the password and the TLS settings
+// redacted. A Notifier is safe for concurrent use; each Notify opens its own
+// connection.
 package smtpnotify

@@ -26,6 +26,34 @@ const (
 	KindRejected Kind = "rejected" // the server refused the sender, a recipient or the message
 )
 
+// ConfigError says which Config field New refuses and why. It wraps
+// chatter.ErrInvalid (and the parse error, if any). Problems found while
+// sending (a bad address given to Send) are *Error values of KindConfig.
+type ConfigError struct {
+	Field   string       // e.g. "Config.Host"
+	Problem chatter.Text // what is wrong, in Russian and English
+	Err     error        // the underlying error, or nil
+}
+
+func (e *ConfigError) Error() string { return "smtpnotify: " + e.Field + ": " + e.Problem.EN }
+
+// Message explains the problem to an operator.
+func (e *ConfigError) Message() chatter.Text {
+	return chatter.T("Настройка почты "+e.Field+": "+e.Problem.RU, "Email setting "+e.Field+": "+e.Problem.EN)
+}
+
+// Unwrap returns chatter.ErrInvalid and the underlying error.
+func (e *ConfigError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{chatter.ErrInvalid}
+	}
+	return []error{chatter.ErrInvalid, e.Err}
+}
+
+func configErr(field, ru, en string, err error) error {
+	return &ConfigError{Field: field, Problem: chatter.T(ru, en), Err: err}
+}
+
 // Error is a failure to send email.
 type Error struct {
 	Kind   Kind

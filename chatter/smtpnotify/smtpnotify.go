@@ -100,10 +100,11 @@ type Notifier struct {
 
 var _ chatter.Notifier = (*Notifier)(nil)
 
-// New validates cfg and returns a Notifier. It does no I/O.
+// New validates cfg and returns a Notifier. It does no I/O. A bad cfg gives
+// a *ConfigError (it wraps chatter.ErrInvalid).
 func New(cfg Config) (*Notifier, error) {
 	if cfg.Host == "" {
-		return nil, errors.New("smtpnotify: Config.Host is empty")
+		return nil, configErr("Config.Host", "не задан адрес почтового сервера", "the mail server's host is empty", nil)
 	}
 	cfg.Security = cmp.Or(cfg.Security, SecuritySTARTTLS)
 	switch cfg.Security {
@@ -114,32 +115,40 @@ func New(cfg Config) (*Notifier, error) {
 	case SecurityNone:
 		cfg.Port = cmp.Or(cfg.Port, 25)
 		if cfg.Username != "" {
-			return nil, errors.New("smtpnotify: Config.Username is set with SecurityNone: refusing to send a password in clear text")
+			return nil, configErr("Config.Username",
+				"задан вместе с режимом без шифрования (none): пароль нельзя отправлять открытым текстом",
+				"is set with SecurityNone: refusing to send a password in clear text", nil)
 		}
 	default:
-		return nil, fmt.Errorf("smtpnotify: Config.Security %q is not starttls, tls or none", cfg.Security)
+		return nil, configErr("Config.Security", fmt.Sprintf("%q — не starttls, tls или none", cfg.Security),
+			fmt.Sprintf("%q is not starttls, tls or none", cfg.Security), nil)
 	}
 	if cfg.Port < 1 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("smtpnotify: Config.Port %d is out of range", cfg.Port)
+		return nil, configErr("Config.Port", fmt.Sprintf("порт %d вне диапазона 1–65535", cfg.Port),
+			fmt.Sprintf("port %d is outside 1-65535", cfg.Port), nil)
 	}
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
-		return nil, fmt.Errorf("smtpnotify: Config.From %q: %w", cfg.From, err)
+		return nil, configErr("Config.From", fmt.Sprintf("%q — не адрес электронной почты", cfg.From),
+			fmt.Sprintf("%q is not an email address: %v", cfg.From, err), err)
 	}
 	for _, to := range cfg.To {
 		if _, err := mail.ParseAddress(to); err != nil {
-			return nil, fmt.Errorf("smtpnotify: Config.To %q: %w", to, err)
+			return nil, configErr("Config.To", fmt.Sprintf("%q — не адрес электронной почты", to),
+				fmt.Sprintf("%q is not an email address: %v", to, err), err)
 		}
 	}
 	for typ, list := range cfg.Recipients {
 		for _, to := range list {
 			if _, err := mail.ParseAddress(to); err != nil {
-				return nil, fmt.Errorf("smtpnotify: Config.Recipients[%s] %q: %w", typ, to, err)
+				field := fmt.Sprintf("Config.Recipients[%s]", typ)
+				return nil, configErr(field, fmt.Sprintf("%q — не адрес электронной почты", to),
+					fmt.Sprintf("%q is not an email address: %v", to, err), err)
 			}
 		}
 	}
 	if cfg.Timeout < 0 {
-		return nil, errors.New("smtpnotify: Config.Timeout is negative")
+		return nil, configErr("Config.Timeout", "время ожидания отрицательное", "the timeout is negative", nil)
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 	cfg.SubjectPrefix = cmp.Or(cfg.SubjectPrefix, DefaultSubjectPrefix)

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
 	"github.com/chatterhq/sdk/chatter"
 )
 
@@ -249,19 +252,43 @@ func TestDigestAndTestSend(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	base := Config{Host: "smtp.example.ru", From: "c@example.ru", To: []string{"a@example.ru"}}
-	for name, mut := range map[string]func(*Config){
-		"no host":            func(c *Config) { c.Host = "" },
-		"bad from":           func(c *Config) { c.From = "not an address" },
-		"bad to":             func(c *Config) { c.To = []string{"x"} },
-		"bad type recipient": func(c *Config) { c.Recipients = map[chatter.NotificationType][]string{"new_lead": {"@@"}} },
-		"bad security":       func(c *Config) { c.Security = "ssl3" },
-		"clear-text auth":    func(c *Config) { c.Security, c.Username = SecurityNone, "u" },
-		"bad port":           func(c *Config) { c.Port = 70000 },
+	for name, tc := range map[string]struct {
+		mut             func(*Config)
+		field, ru, en   string
+		wrapsParseError bool
+	}{
+		"no host":  {func(c *Config) { c.Host = "" }, "Config.Host", "не задан адрес почтового сервера", "host is empty", false},
+		"bad from": {func(c *Config) { c.From = "not an address" }, "Config.From", "не адрес электронной почты", `"not an address" is not an email address`, true},
+		"bad to":   {func(c *Config) { c.To = []string{"x"} }, "Config.To", "не адрес электронной почты", `"x" is not an email address`, true},
+		"bad type recipient": {func(c *Config) { c.Recipients = map[chatter.NotificationType][]string{"new_lead": {"@@"}} },
+			"Config.Recipients[new_lead]", "не адрес", `"@@" is not an email address`, true},
+		"bad security":     {func(c *Config) { c.Security = "ssl3" }, "Config.Security", "не starttls, tls или none", `"ssl3" is not starttls, tls or none`, false},
+		"clear-text auth":  {func(c *Config) { c.Security, c.Username = SecurityNone, "u" }, "Config.Username", "открытым текстом", "clear text", false},
+		"bad port":         {func(c *Config) { c.Port = 70000 }, "Config.Port", "порт 70000 вне диапазона", "port 70000 is outside 1-65535", false},
+		"negative timeout": {func(c *Config) { c.Timeout = -time.Second }, "Config.Timeout", "отрицательное", "negative", false},
 	} {
 		c := base
-		mut(&c)
-		if _, err := New(c); err == nil {
-			t.Errorf("%s: no error", name)
+		tc.mut(&c)
+		_, err := New(c)
+		require.Error(t, err, name)
+		require.ErrorIs(t, err, chatter.ErrInvalid, name)
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, name)
+		if diff := cmp.Diff(tc.field, ce.Field); diff != "" {
+			t.Errorf("%s: field (-want +got):\n%s", name, diff)
+		}
+		if want := "smtpnotify: " + tc.field + ": "; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.en) {
+			t.Errorf("%s: Error() = %q; want %q… with %q", name, err, want, tc.en)
+		}
+		m := ce.Message()
+		if !strings.Contains(m.RU, tc.field) || !strings.Contains(m.RU, tc.ru) || !strings.Contains(m.EN, tc.en) {
+			t.Errorf("%s: Message() = %+v", name, m)
+		}
+		if (ce.Err != nil) != tc.wrapsParseError {
+			t.Errorf("%s: underlying error = %v", name, ce.Err)
+		}
+		if strings.Count(err.Error(), "smtpnotify:") != 1 {
+			t.Errorf("%s: %q repeats the prefix", name, err)
 		}
 	}
 	n, err := New(base)

@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	n, err := webhooknotify.New(webhooknotify.Config{URLs: []string{srv.URL}, Secret: secret, MaxAttempts: 1})
+	n, err := webhooknotify.New(webhooknotify.Config{URLs: []string{srv.URL}, Secret: secret, MaxAttempts: 1, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

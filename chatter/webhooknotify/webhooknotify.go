@@ -49,8 +49,26 @@ type Config struct {
 	// Secret signs the requests (HMAC-SHA256). Required, at least 16 bytes.
 	Secret []byte
 	// HTTPClient sends the requests. Defaults to a client with
-	// RequestTimeout; redirects are refused whatever client is given.
+	// RequestTimeout; redirects are refused whatever client is given. With
+	// the address guard on (AllowPrivate false), its Transport must be nil
+	// or an *http.Transport without Dial hooks of its own: the Notifier
+	// uses a clone that dials through the guard and never through a proxy.
 	HTTPClient *http.Client
+	// AllowPrivate turns the address guard off. By default a Notifier
+	// connects only to public addresses: loopback, private (RFC 1918,
+	// fc00::/7), link-local (169.254.0.0/16, where cloud metadata services
+	// answer, and fe80::/10), unspecified, multicast, CGNAT (100.64.0.0/10)
+	// and other reserved addresses are refused with an *AddressError. The
+	// check is made on every address dialled, after name resolution, so a
+	// host name that resolves or is rebound to such an address is refused
+	// as well. Set AllowPrivate for a trusted configuration (tests, a demo,
+	// a receiver on the same host); prefer Allow for one internal receiver.
+	AllowPrivate bool
+	// Allow lets the guard pass these: CIDR networks ("10.20.0.0/16"),
+	// single addresses ("192.168.1.10", "::1") or host names
+	// ("hooks.internal", dialled without the check whatever they resolve
+	// to). Everything else that is not public stays refused.
+	Allow []string
 	// MaxAttempts per URL and notification. Defaults to 4.
 	MaxAttempts int
 	// BackoffBase and BackoffMax bound the exponential backoff between
@@ -70,6 +88,33 @@ type Config struct {
 	wait func(ctx context.Context, d time.Duration) error
 }
 
+// ConfigError says which Config field cannot work and why. It wraps
+// chatter.ErrInvalid (and the parse error, if any).
+type ConfigError struct {
+	Field   string       // e.g. "Config.URLs"
+	Problem chatter.Text // what is wrong, in Russian and English
+	Err     error        // the underlying error, or nil
+}
+
+func (e *ConfigError) Error() string { return "webhooknotify: " + e.Field + ": " + e.Problem.EN }
+
+// Message explains the problem to an operator.
+func (e *ConfigError) Message() chatter.Text {
+	return chatter.T("Настройка вебхука "+e.Field+": "+e.Problem.RU, "Webhook setting "+e.Field+": "+e.Problem.EN)
+}
+
+// Unwrap returns chatter.ErrInvalid and the underlying error.
+func (e *ConfigError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{chatter.ErrInvalid}
+	}
+	return []error{chatter.ErrInvalid, e.Err}
+}
+
+func configErr(field, ru, en string, err error) error {
+	return &ConfigError{Field: field, Problem: chatter.T(ru, en), Err: err}
+}
+
 // Notifier posts notifications to webhooks. It is safe for concurrent use.
 type Notifier struct {
 	cfg  Config
@@ -80,27 +125,35 @@ type Notifier struct {
 
 var _ chatter.Notifier = (*Notifier)(nil)
 
-// New validates cfg and returns a Notifier. It does no I/O.
+// New validates cfg and returns a Notifier. It does no I/O. A bad cfg gives
+// a *ConfigError (it wraps chatter.ErrInvalid).
 func New(cfg Config) (*Notifier, error) {
 	if len(cfg.URLs) == 0 {
-		return nil, errors.New("webhooknotify: Config.URLs is empty")
+		return nil, configErr("Config.URLs", "не задан ни один адрес", "no URL is given", nil)
 	}
 	if len(cfg.Secret) < 16 {
-		return nil, errors.New("webhooknotify: Config.Secret must be at least 16 bytes")
+		return nil, configErr("Config.Secret", "секрет короче 16 байт", "the secret is shorter than 16 bytes", nil)
 	}
 	n := &Notifier{cfg: cfg}
 	for _, raw := range cfg.URLs {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return nil, fmt.Errorf("webhooknotify: Config.URLs: %q: %w", redactURL(raw), err)
+			return nil, configErr("Config.URLs", fmt.Sprintf("%q — не адрес URL", redactURL(raw)),
+				fmt.Sprintf("%q is not a URL", redactURL(raw)), err)
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("webhooknotify: Config.URLs: %q is not an absolute http(s) URL", redactURL(raw))
+			return nil, configErr("Config.URLs", fmt.Sprintf("%q — не полный адрес http(s)", redactURL(raw)),
+				fmt.Sprintf("%q is not an absolute http(s) URL", redactURL(raw)), nil)
 		}
 		n.urls = append(n.urls, u)
 	}
 	if cfg.MaxAttempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 || cfg.RequestTimeout < 0 {
-		return nil, errors.New("webhooknotify: negative MaxAttempts, BackoffBase, BackoffMax or RequestTimeout")
+		return nil, configErr("Config", "MaxAttempts, BackoffBase, BackoffMax и RequestTimeout не могут быть отрицательными",
+			"MaxAttempts, BackoffBase, BackoffMax and RequestTimeout must not be negative", nil)
+	}
+	g, err := parseAllow(cfg.Allow)
+	if err != nil {
+		return nil, err
 	}
 	n.cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
 	n.cfg.BackoffBase = cmp.Or(cfg.BackoffBase, DefaultBackoffBase)
@@ -118,6 +171,18 @@ func New(cfg Config) (*Notifier, error) {
 		base = &http.Client{}
 	}
 	hc := *base
+	if !cfg.AllowPrivate {
+		var tr *http.Transport
+		if base.Transport == nil && len(g.nets) == 0 && len(g.hosts) == 0 {
+			tr, err = defaultGuarded()
+		} else {
+			tr, err = g.transport(base.Transport)
+		}
+		if err != nil {
+			return nil, err
+		}
+		hc.Transport = tr
+	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	n.hc = &hc
 	n.log = cfg.Logger
@@ -173,6 +238,16 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 
 // Message explains the failure to an operator.
 func (e *DeliveryError) Message() chatter.Text {
+	var ae *AddressError
+	if errors.As(e.Err, &ae) {
+		m := ae.Message()
+		return chatter.T("Вебхук "+e.URL+" не вызван. "+m.RU, "Webhook "+e.URL+" was not called. "+m.EN)
+	}
+	if e.StatusCode >= 300 && e.StatusCode < 400 {
+		return chatter.T(
+			fmt.Sprintf("Вебхук %s ответил перенаправлением (HTTP %d). Chatter не следует перенаправлениям: укажите адрес, который принимает POST-запросы сам.", e.URL, e.StatusCode),
+			fmt.Sprintf("Webhook %s answered with a redirect (HTTP %d). Chatter does not follow redirects: give the URL that accepts the POST requests itself.", e.URL, e.StatusCode))
+	}
 	if e.StatusCode != 0 {
 		return chatter.T(
 			fmt.Sprintf("Вебхук %s ответил HTTP %d (попыток: %d). Проверьте, что адрес принимает POST-запросы Chatter и проверяет подпись тем же секретом.", e.URL, e.StatusCode, e.Attempts),
@@ -185,6 +260,9 @@ func (e *DeliveryError) Message() chatter.Text {
 
 // ErrorClass classifies the failure for chatter.ClassOf.
 func (e *DeliveryError) ErrorClass() chatter.ErrorClass {
+	if isAddressError(e.Err) {
+		return chatter.ClassPermanent
+	}
 	if retryableStatus(e.StatusCode) || e.StatusCode == 0 {
 		return chatter.ClassTransient
 	}
@@ -204,6 +282,11 @@ func (n *Notifier) send(ctx context.Context, u *url.URL, event, id string, body 
 		}
 		if ctx.Err() != nil {
 			derr.Err = ctx.Err()
+			return derr
+		}
+		if isAddressError(err) {
+			n.log.LogAttrs(ctx, slog.LevelWarn, "webhook address refused",
+				slog.String("url", derr.URL), slog.String("event", event), slog.String("error", err.Error()))
 			return derr
 		}
 		if err == nil && !retryableStatus(status) {

@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 
 	"github.com/chatterhq/sdk/chatter"
 )
@@ -53,7 +58,8 @@ func newNotifier(t *testing.T, urls []string, waits *[]time.Duration) *Notifier 
 	t.Helper()
 	n, err := New(Config{
 		URLs: urls, Secret: secret, BackoffBase: time.Second, BackoffMax: 8 * time.Second,
-		Now: func() time.Time { return time.Unix(1_790_000_000, 0) },
+		AllowPrivate: true, // the receivers are httptest servers on loopback
+		Now:          func() time.Time { return time.Unix(1_790_000_000, 0) },
 		wait: func(ctx context.Context, d time.Duration) error {
 			if waits != nil {
 				*waits = append(*waits, d)
@@ -246,7 +252,7 @@ func TestNetworkErrorAndCancel(t *testing.T) {
 	url := srv.URL
 	srv.Close() // nothing listens there now
 	ctx, cancel := context.WithCancel(t.Context())
-	n, err := New(Config{URLs: []string{url}, Secret: secret, wait: func(ctx context.Context, d time.Duration) error {
+	n, err := New(Config{URLs: []string{url}, Secret: secret, AllowPrivate: true, wait: func(ctx context.Context, d time.Duration) error {
 		cancel()
 		return ctx.Err()
 	}})
@@ -263,24 +269,57 @@ func TestNetworkErrorAndCancel(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		cfg  Config
+		name, field, en, ru string
+		cfg                 Config
 	}{
-		{"no urls", Config{Secret: secret}},
-		{"short secret", Config{URLs: []string{"https://x"}, Secret: []byte("short")}},
-		{"ftp", Config{URLs: []string{"ftp://example.com/x"}, Secret: secret}},
-		{"relative", Config{URLs: []string{"/hook"}, Secret: secret}},
-		{"garbage", Config{URLs: []string{"http://[::1"}, Secret: secret}},
-		{"negative", Config{URLs: []string{"https://x"}, Secret: secret, MaxAttempts: -1}},
+		{"no urls", "Config.URLs", "no URL is given", "не задан ни один адрес", Config{Secret: secret}},
+		{"short secret", "Config.Secret", "shorter than 16 bytes", "короче 16 байт", Config{URLs: []string{"https://x"}, Secret: []byte("short")}},
+		{"ftp", "Config.URLs", `"ftp://example.com/x" is not an absolute http(s) URL`, "не полный адрес http(s)", Config{URLs: []string{"ftp://example.com/x"}, Secret: secret}},
+		{"relative", "Config.URLs", "is not an absolute http(s) URL", "не полный адрес", Config{URLs: []string{"/hook"}, Secret: secret}},
+		{"garbage", "Config.URLs", "is not a URL", "не адрес URL", Config{URLs: []string{"http://[::1"}, Secret: secret}},
+		{"negative", "Config", "must not be negative", "не могут быть отрицательными", Config{URLs: []string{"https://x"}, Secret: secret, MaxAttempts: -1}},
+		{"bad allow", "Config.Allow", `"10.0.0.0/33" is neither`, "не сеть CIDR", Config{URLs: []string{"https://x"}, Secret: secret, Allow: []string{"10.0.0.0/33"}}},
+		{"odd transport", "HTTPClient.Transport", "is not an *http.Transport", "не *http.Transport",
+			Config{URLs: []string{"https://x"}, Secret: secret, HTTPClient: &http.Client{Transport: roundTripFunc(nil)}}},
+		{"own dialer", "HTTPClient.Transport", "own Dial hooks", "свой Dial",
+			Config{URLs: []string{"https://x"}, Secret: secret, HTTPClient: &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{}).DialContext}}}},
 	} {
-		if _, err := New(tc.cfg); err == nil {
-			t.Errorf("%s: no error", tc.name)
+		_, err := New(tc.cfg)
+		require.Error(t, err, tc.name)
+		require.ErrorIs(t, err, chatter.ErrInvalid, tc.name)
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, tc.name)
+		if diff := cmp.Diff(tc.field, ce.Field); diff != "" {
+			t.Errorf("%s: field (-want +got):\n%s", tc.name, diff)
+		}
+		if !strings.HasPrefix(err.Error(), "webhooknotify: "+tc.field+": ") || !strings.Contains(err.Error(), tc.en) {
+			t.Errorf("%s: Error() = %q; want the field and %q", tc.name, err, tc.en)
+		}
+		if m := ce.Message(); !strings.Contains(m.RU, tc.ru) || !strings.Contains(m.EN, tc.en) || !strings.Contains(m.RU, tc.field) {
+			t.Errorf("%s: Message() = %+v; want %q / %q", tc.name, m, tc.ru, tc.en)
+		}
+		if strings.Count(err.Error(), "webhooknotify:") != 1 {
+			t.Errorf("%s: %q repeats the prefix", tc.name, err)
 		}
 	}
+	// The parse error stays reachable.
+	_, err := New(Config{URLs: []string{"http://[::1"}, Secret: secret})
+	var ue *url.Error
+	require.ErrorAs(t, err, &ue)
 	if _, err := New(Config{URLs: []string{"https://user:pw@x"}, Secret: secret}); err != nil {
 		t.Errorf("user info URL refused: %v", err)
 	}
+	// The URL's credentials are not in the error.
+	_, err = New(Config{URLs: []string{"ftp://user:pw@example.com/x?token=tok-123"}, Secret: secret})
+	require.Error(t, err)
+	if strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), "tok-123") {
+		t.Errorf("error leaks the URL's credentials: %v", err)
+	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestCheck(t *testing.T) {
 	t.Parallel()

@@ -40,6 +40,9 @@ func (e *env) serveDemo(ctx context.Context, c commonFlags, flags []config.Flag,
 		return err
 	}
 	cfg.Workspaces = append(cfg.Workspaces, ws)
+	// Everything of the demo runs on this machine, and so does a webhook
+	// receiver one tries it with.
+	cfg.Notify.Webhook.AllowPrivate = true
 	cfg.SetDefaults()
 	if err := e.report(cfg.Validate()); err != nil {
 		return err

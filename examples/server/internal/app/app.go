@@ -148,7 +148,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if a.store, err = openStore(ctx, a.cfg, a.sealer, base, a.now); err != nil {
 		return nil, err
 	}
-	a.events = chatter.NewEventLog(a.store, base.Handler(), chatter.EventLogConfig{Workspace: ServerWorkspace, Now: a.now})
+	if a.events, err = chatter.NewEventLog(a.store, base.Handler(), chatter.EventLogConfig{Workspace: ServerWorkspace, Now: a.now}); err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("app: event log: %w", err)
+	}
 	a.log = slog.New(&perMessage{events: a.events, next: base.Handler()})
 	ac := a.cfg.Auth
 	if a.auth, err = auth.New(a.store, auth.Config{Logger: a.log, Now: a.now,

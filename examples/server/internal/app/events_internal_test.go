@@ -17,7 +17,8 @@ func TestPerMessageLinesStayOutOfTheEventLog(t *testing.T) {
 	st := chattertest.NewMemStore()
 	var out bytes.Buffer
 	base := slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug})
-	ev := chatter.NewEventLog(st, base, chatter.EventLogConfig{Workspace: "ws"})
+	ev, err := chatter.NewEventLog(st, base, chatter.EventLogConfig{Workspace: "ws"})
+	require.NoError(t, err)
 	log := slog.New(&perMessage{events: ev, next: base})
 	log.Info("message accepted", chatter.AttrCategory, chatter.CategoryDelivery)
 	log.Info("message filtered out", chatter.AttrCategory, chatter.CategoryFilter)

@@ -15,7 +15,9 @@ import (
 // workspace's SMTP server, Telegram messages through one of its bots, and
 // signed webhooks, each for the events it lists (all events when it lists
 // none). The notifiers make one attempt per call: the durable notification
-// jobs retry (see chatter.Pipeline).
+// jobs retry (see chatter.Pipeline). The webhooks reach public addresses
+// only unless the server's notify.webhook.allow_private is on: their URLs
+// are typed by the workspace's admins.
 type notifiers struct {
 	notifier chatter.Notifier // nil when nothing is configured
 	smtp     *smtpnotify.Notifier
@@ -23,7 +25,7 @@ type notifiers struct {
 	checks   []chatter.Check
 }
 
-func buildNotifiers(ws *config.Workspace, bots map[string]*tgbot.Client, log *slog.Logger) (*notifiers, error) {
+func buildNotifiers(ws *config.Workspace, nc config.Notify, bots map[string]*tgbot.Client, log *slog.Logger) (*notifiers, error) {
 	out := &notifiers{}
 	routes := map[chatter.NotificationType][]chatter.Notifier{}
 	var all []chatter.Notifier
@@ -81,7 +83,8 @@ func buildNotifiers(ws *config.Workspace, bots map[string]*tgbot.Client, log *sl
 		add(tn, r.Events)
 	}
 	for i, h := range n.Webhooks {
-		wn, err := webhooknotify.New(webhooknotify.Config{URLs: []string{h.URL}, Secret: []byte(h.Secret), MaxAttempts: 1, Logger: log})
+		wn, err := webhooknotify.New(webhooknotify.Config{URLs: []string{h.URL}, Secret: []byte(h.Secret), MaxAttempts: 1,
+			AllowPrivate: nc.Webhook.AllowPrivate, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("notifications.webhooks[%d]: %w", i, err)
 		}

@@ -106,7 +106,7 @@ func (a *App) newWorkspace(ctx context.Context, wc config.Workspace) (*workspace
 	for _, b := range w.bots {
 		clients[b.cfg.ID] = b.client
 	}
-	if w.notifiers, err = buildNotifiers(&wc, clients, w.log); err != nil {
+	if w.notifiers, err = buildNotifiers(&wc, w.app.cfg.Notify, clients, w.log); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", wc.ID, err)
 	}
 	if err := w.buildParser(ctx); err != nil {

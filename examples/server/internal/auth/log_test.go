@@ -133,7 +133,8 @@ func TestEventsCarryNoSecrets(t *testing.T) {
 // under ServerWorkspace, category auth, and nothing is redacted away.
 func TestEventsReachTheEventLog(t *testing.T) {
 	store := chattertest.NewMemStore()
-	el := chatter.NewEventLog(store, nil, chatter.EventLogConfig{})
+	el, err := chatter.NewEventLog(store, nil, chatter.EventLogConfig{})
+	require.NoError(t, err)
 	svc, err := auth.New(store, auth.Config{Hash: cheapHash, MinResponse: -1, Logger: slog.New(el)})
 	require.NoError(t, err)
 	ctx := t.Context()

@@ -49,6 +49,9 @@ type Config struct {
 	// Auth tunes the admin UI's accounts: lockout, password policy,
 	// sessions and reset links.
 	Auth Auth `yaml:"auth" json:"auth,omitzero"`
+	// Notify holds the server-wide settings of the workspaces'
+	// notifications (the routes themselves are per workspace).
+	Notify Notify `yaml:"notify" json:"notify,omitzero"`
 	// Workspaces are the tenants: one amoCRM account each, with its bots,
 	// parser accounts, mapping, keywords and notifications.
 	Workspaces []Workspace `yaml:"workspaces" json:"workspaces,omitempty"`
@@ -131,6 +134,22 @@ type Metrics struct {
 type BasicAuth struct {
 	Username string `yaml:"username" json:"username,omitempty"`
 	Password string `yaml:"password" json:"password,omitempty" secret:"true"`
+}
+
+// Notify holds the server-wide settings of notifications.
+type Notify struct {
+	Webhook NotifyWebhook `yaml:"webhook" json:"webhook,omitzero"`
+}
+
+// NotifyWebhook guards the workspaces' webhook notifications.
+type NotifyWebhook struct {
+	// AllowPrivate lets webhooks reach addresses that are not public:
+	// loopback, private networks, link-local (cloud metadata services),
+	// CGNAT and other reserved ones (webhooknotify.Config.AllowPrivate).
+	// Default false: a workspace admin cannot point a webhook URL at the
+	// server's internal services (SSRF). For tests, the demo and a receiver
+	// on the server's own host or network.
+	AllowPrivate bool `yaml:"allow_private" json:"allow_private,omitempty"`
 }
 
 // Auth tunes the admin UI's sign-in (package auth's Config).

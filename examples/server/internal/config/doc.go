@@ -31,7 +31,7 @@
 // changed later through the admin UI is kept in the store and wins over the
 // file from then on; a workspace still as the file seeded it follows the
 // file when the file changes; a workspace created in the UI exists only in
-// the store. The process keys (data_dir, log, store, http, delivery) always
+// the store. The process keys (data_dir, log, store, http, delivery, notify) always
 // come from the file, the environment and the flags. The app (package
 // internal/app) implements the rule; this package makes it possible: a
 // Workspace round-trips through encoding/json (Load has read the mapping

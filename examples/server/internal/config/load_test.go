@@ -38,6 +38,7 @@ func fullExpected(t *testing.T) *Config {
 			BackoffMax: dur(5 * time.Minute), MaxAge: dur(48 * time.Hour), BatchSize: 20, BatchWait: dur(200 * time.Millisecond)},
 		Auth: Auth{MaxFailures: 3, LockFor: dur(30 * time.Minute), MinPasswordLength: 12, PasswordMaxAge: dur(90 * 24 * time.Hour),
 			SessionIdle: dur(8 * time.Hour), SessionMaxAge: dur(14 * 24 * time.Hour), ResetTTL: dur(2 * time.Hour), Timezone: "Europe/Moscow"},
+		Notify: Notify{Webhook: NotifyWebhook{AllowPrivate: true}},
 		Workspaces: []Workspace{
 			{
 				ID: "shop", Name: "Магазин",

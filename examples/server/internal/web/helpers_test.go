@@ -42,6 +42,9 @@ type fixtureOpts struct {
 	mailErr        error
 	publicURL      string
 	resetsPerAddr  int
+	// allowPrivateWebhooks sets notify.webhook.allow_private, for webhook
+	// receivers on loopback.
+	allowPrivateWebhooks bool
 }
 
 var t0 = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
@@ -54,7 +57,10 @@ func start(t *testing.T, o fixtureOpts) *fixture {
 		f.clk = &clock{t: t0}
 	}
 	f.h = apptest.Start(t, apptest.Options{NoParser: true,
-		Configure: func(cfg *config.Config) { cfg.HTTP.PublicURL = o.publicURL },
+		Configure: func(cfg *config.Config) {
+			cfg.HTTP.PublicURL = o.publicURL
+			cfg.Notify.Webhook.AllowPrivate = o.allowPrivateWebhooks
+		},
 		Handler: func(a *app.App) http.Handler {
 			svc := a.Auth()
 			cfg := Config{Mailer: f.mail, Location: time.UTC, ResetsPerAddress: o.resetsPerAddr}

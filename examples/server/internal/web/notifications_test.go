@@ -427,7 +427,7 @@ func TestNotificationsWebhooks(t *testing.T) {
 	const secret = "hook-Signing-secret-9931"
 	hr := newHookReceiver(t, secret)
 	hookURL := hr.srv.URL + "/in?token=url-Token-7788"
-	f := start(t, fixtureOpts{})
+	f := start(t, fixtureOpts{allowPrivateWebhooks: true}) // the receiver is on loopback
 	b := adminBrowser(t, f)
 	p := b.get(notifPage)
 	p = b.submit(p, "#wh-form", map[string]string{"wh_0_url": hookURL, "wh_0_secret": secret})
@@ -483,6 +483,35 @@ func TestNotificationsWebhooks(t *testing.T) {
 	require.Equal(t, "Настройки уведомлений сохранены.", flashText(p), p.main())
 	require.Empty(t, notifs(t, f).Webhooks)
 	noSecretInEvents(t, f, secret, "url-Token-7788", "another-secret-0000000")
+}
+
+// By default a workspace admin's webhook cannot reach the server's own
+// host or network: the test send is refused before any request, in plain
+// words, and the app's notifier refuses the same.
+func TestNotificationsWebhookGuard(t *testing.T) {
+	const secret = "hook-Signing-secret-9931"
+	hr := newHookReceiver(t, secret)
+	for _, hookURL := range []string{hr.srv.URL + "/in", "http://localhost:" + mustURL(t, hr.srv.URL).Port() + "/in"} {
+		f := start(t, fixtureOpts{})
+		b := adminBrowser(t, f)
+		p := b.submit(b.get(notifPage), "#wh-form", map[string]string{"wh_0_url": hookURL, "wh_0_secret": secret})
+		require.Equal(t, "Настройки уведомлений сохранены.", flashText(p), p.main())
+		p = b.submit(p, "form#wh-send-0", nil)
+		require.Contains(t, flashText(p), "не отправлено. Вебхук ", hookURL)
+		require.Contains(t, flashText(p), "— внутренний", hookURL)
+		require.Contains(t, flashText(p), "Chatter не отправляет туда уведомления", hookURL)
+
+		ws, ok := f.h.App.Runtime(apptest.Workspace)
+		require.True(t, ok)
+		require.Len(t, ws.Webhooks, 1)
+		err := ws.Webhooks[0].Notify(t.Context(), notifTest(apptest.Workspace, time.Now()))
+		var ae *webhooknotify.AddressError
+		require.ErrorAs(t, err, &ae, "the app's notifier: %v", err)
+	}
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	require.Empty(t, hr.got, "a request reached the loopback receiver")
+	require.Zero(t, hr.wrong)
 }
 
 func TestNotificationsRefusals(t *testing.T) {

@@ -25,8 +25,10 @@ func (s *server) notificationsWebhookSend(w http.ResponseWriter, r *http.Request
 		return
 	}
 	h := hooks[i]
+	// The URL is a workspace admin's: only public addresses unless the
+	// server allows more (as the app's notifiers do).
 	wn, err := webhooknotify.New(webhooknotify.Config{URLs: []string{h.URL}, Secret: []byte(h.Secret), MaxAttempts: 1,
-		RequestTimeout: notifTimeout, Logger: s.log})
+		RequestTimeout: notifTimeout, AllowPrivate: s.app.Config().Notify.Webhook.AllowPrivate, Logger: s.log})
 	if err == nil {
 		ctx, cancel := notifSendContext(r)
 		defer cancel()
