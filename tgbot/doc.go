@@ -18,6 +18,10 @@
 // call src.Run(ctx, pipeline); the handler answers Telegram with 200 only
 // after the pipeline made the message durable.
 //
+// Inline buttons: set Config.OnCallbackQuery to receive presses (for example
+// on "Принять заявку" under a notification); the Source then asks Telegram
+// for callback_query updates and answers each press after the hook.
+//
 // Delivery is at least once: the polling offset advances and the webhook
 // answers 200 only after Handle returned nil; otherwise Telegram keeps the
 // update and it comes again. Handlers dedupe by chatter.Key.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +69,10 @@ type Config struct {
 	PollTimeout time.Duration
 	// PollLimit is the batch size, 1-100. Defaults to 100.
 	PollLimit int
-	// AllowedUpdates defaults to DefaultAllowedUpdates().
+	// AllowedUpdates defaults to DefaultAllowedUpdates(), plus
+	// UpdateCallbackQuery when OnCallbackQuery is set. Without
+	// OnCallbackQuery, UpdateCallbackQuery is left out of any list: nobody
+	// would answer the presses.
 	AllowedUpdates []string
 
 	// SecretToken is the webhook secret (1-256 of A-Z a-z 0-9 _ -). Required
@@ -93,6 +97,19 @@ type Config struct {
 	// (added, removed, promoted, restricted, blocked, migrated). It must not
 	// block for long.
 	OnChatEvent func(ctx context.Context, ev ChatEvent)
+	// OnCallbackQuery, when set, receives presses on the inline keyboard
+	// buttons of the bot's messages (for example "Принять заявку"), and
+	// callback_query updates are asked for. After it returns nil the Source
+	// answers the press (answerCallbackQuery) with the CallbackAnswer it
+	// returned, which stops the button's spinner and shows the text, if any;
+	// a failure to answer (Telegram accepts an answer for a short while
+	// only) is logged. An error is treated like a Handler error: the update
+	// is not acknowledged and comes again (polling: after a backoff;
+	// webhook: Telegram retries), unless it is permanent (chatter.Permanent
+	// or wrapping chatter.ErrInvalid), when it is logged, the press is
+	// answered with nothing and the update acknowledged. Presses come again
+	// after a crash as well, so the hook must tolerate a repeated query id.
+	OnCallbackQuery func(ctx context.Context, q CallbackQuery) (CallbackAnswer, error)
 	// Notifier, when set, is told when the bot is added to or removed from a
 	// group or channel, or loses rights there. Failures are logged.
 	Notifier chatter.Notifier
@@ -113,6 +130,14 @@ func (c Config) withDefaults() Config {
 	c.PollLimit = cmp.Or(c.PollLimit, 100)
 	if c.AllowedUpdates == nil {
 		c.AllowedUpdates = DefaultAllowedUpdates()
+		if c.OnCallbackQuery != nil {
+			c.AllowedUpdates = append(c.AllowedUpdates, UpdateCallbackQuery)
+		}
+	} else if c.OnCallbackQuery == nil && slices.Contains(c.AllowedUpdates, UpdateCallbackQuery) {
+		c.AllowedUpdates = slices.DeleteFunc(slices.Clone(c.AllowedUpdates), func(k string) bool { return k == UpdateCallbackQuery })
+		if len(c.AllowedUpdates) == 0 {
+			c.AllowedUpdates = nil // validate refuses it
+		}
 	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.DedupeSize = cmp.Or(c.DedupeSize, DefaultDedupeSize)
@@ -153,6 +178,8 @@ func (c Config) validate() error {
 		return errors.New("tgbot: Config.SecretToken must be 1-256 characters of A-Z a-z 0-9 _ -")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("tgbot: Config.MaxBodyBytes %d: want at least 1024", c.MaxBodyBytes)
+	case c.AllowedUpdates == nil:
+		return errors.New("tgbot: Config.AllowedUpdates asks only for callback_query, but Config.OnCallbackQuery is not set")
 	case c.MinBackoff > c.MaxBackoff:
 		return errors.New("tgbot: Config.MinBackoff exceeds MaxBackoff")
 	}
@@ -182,7 +209,8 @@ func validSecret(s string) bool {
 // after a crash): handlers dedupe by Message.Key, as chatter stores do.
 //
 // Updates that are not messages (my_chat_member) update the ChatRegistry and
-// raise ChatEvents. Service messages are not handed to the handler.
+// raise ChatEvents; callback queries go to Config.OnCallbackQuery. Service
+// messages are not handed to the handler.
 type Source struct {
 	cfg     Config
 	client  *Client
@@ -380,9 +408,12 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 		s.chatEvent(ctx, ev)
 		return nil
 	}
+	if u.CallbackQuery != nil {
+		return s.callbackQuery(ctx, u.UpdateID, u.CallbackQuery)
+	}
 	msg, _ := u.AnyMessage()
 	if msg == nil {
-		return nil // callback queries and others are not messages for the pipeline
+		return nil // other updates are not messages for the pipeline
 	}
 	if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
 		s.chatEvent(ctx, *ev)
@@ -420,6 +451,40 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	s.mu.Unlock()
 	if s.cfg.AutoReply != nil && msg.Chat.Type == "private" && u.Message != nil && msg.From != nil && !msg.From.IsBot {
 		s.autoReply(ctx, msg)
+	}
+	return nil
+}
+
+// CallbackAnswer is the answer to a button press (answerCallbackQuery).
+// The zero answer only stops the button's spinner.
+type CallbackAnswer struct {
+	// Text, when set, is shown to the user (at most 200 characters), as a
+	// notification at the top of the chat or, with ShowAlert, as an alert.
+	Text      string
+	ShowAlert bool
+}
+
+// callbackQuery runs Config.OnCallbackQuery and answers the press. A nil
+// error means the update may be acknowledged.
+func (s *Source) callbackQuery(ctx context.Context, updateID int64, q *CallbackQuery) error {
+	if s.cfg.OnCallbackQuery == nil {
+		// Not asked for; a webhook or poller set up earlier may still
+		// deliver them.
+		return nil
+	}
+	ans, err := s.cfg.OnCallbackQuery(ctx, *q)
+	if err != nil {
+		if !chatter.IsPermanent(err) && !errors.Is(err, chatter.ErrInvalid) {
+			return fmt.Errorf("tgbot: callback query %s: %w", q.ID, err)
+		}
+		s.log.Error("tgbot: callback query refused; answered with nothing", "bot_id", s.client.BotID(),
+			"update_id", updateID, "from_id", q.From.ID, "error", err.Error())
+		ans = CallbackAnswer{}
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.client.AnswerCallbackQuery(actx, q.ID, ans.Text, ans.ShowAlert); err != nil {
+		s.log.Warn("tgbot: answer callback query failed", "bot_id", s.client.BotID(), "update_id", updateID, "error", err.Error())
 	}
 	return nil
 }

@@ -420,6 +420,14 @@ func (b *Bot) Pending() int {
 	return len(b.updates)
 }
 
+// AllowedUpdates returns the update types the bot last asked for with
+// getUpdates or setWebhook (nil: never set, Telegram's default set).
+func (b *Bot) AllowedUpdates() []string {
+	b.srv.mu.Lock()
+	defer b.srv.mu.Unlock()
+	return append([]string(nil), b.allowed...)
+}
+
 // WebhookURL returns the bot's webhook URL, or "" when none is set.
 func (b *Bot) WebhookURL() string {
 	b.srv.mu.Lock()
