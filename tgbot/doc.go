@@ -22,6 +22,12 @@
 // on "Принять заявку" under a notification); the Source then asks Telegram
 // for callback_query updates and answers each press after the hook.
 //
+// Albums: in polling mode the parts of an album (photos or files sent
+// together, one update each) are handed on as one message with all their
+// attachments once Config.AlbumWindow has passed without a new part, or
+// when the chat's next message arrives; until then they are not
+// acknowledged (see NormalizeAlbum).
+//
 // Delivery is at least once: the polling offset advances and the webhook
 // answers 200 only after Handle returned nil; otherwise Telegram keeps the
 // update and it comes again. Handlers dedupe by chatter.Key.

@@ -87,6 +87,19 @@ type Config struct {
 	// remembers to drop redeliveries. Defaults to DefaultDedupeSize.
 	DedupeSize int
 
+	// AlbumWindow joins albums in polling mode: Telegram delivers an album
+	// (several photos or files sent together) as one update per part,
+	// sharing a media_group_id, and the Source hands them on as one
+	// message with every part's attachments once AlbumWindow has passed
+	// without a new part (see NormalizeAlbum). Buffered parts are not
+	// acknowledged: the offset stays on the first of them until the album
+	// is handled, so a crash reads them again. They are handed on when Run
+	// stops, too. Defaults to DefaultAlbumWindow; negative hands every part
+	// on by itself. In webhook mode parts are handed on one by one:
+	// Telegram sends a chat's updates one at a time and waits for each
+	// answer, which may be 200 only once the part is durable.
+	AlbumWindow time.Duration
+
 	// MinBackoff and MaxBackoff bound the waits after failures (network,
 	// handler). Default to DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
@@ -141,6 +154,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.DedupeSize = cmp.Or(c.DedupeSize, DefaultDedupeSize)
+	c.AlbumWindow = cmp.Or(c.AlbumWindow, DefaultAlbumWindow)
 	c.MinBackoff = cmp.Or(c.MinBackoff, DefaultMinBackoff)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
 	if c.Registry == nil {
@@ -207,6 +221,9 @@ func validSecret(s string) bool {
 // handler answers 200 only after Handle returned nil and 500 otherwise, so
 // Telegram redelivers. Redeliveries are possible in both modes (for example
 // after a crash): handlers dedupe by Message.Key, as chatter stores do.
+// Album parts waiting for Config.AlbumWindow keep the offset on the first of
+// them; updates after them that were handled meanwhile come again after a
+// crash.
 //
 // Updates that are not messages (my_chat_member) update the ChatRegistry and
 // raise ChatEvents; callback queries go to Config.OnCallbackQuery. Service
@@ -317,23 +334,76 @@ func (s *Source) runWebhook(ctx context.Context, h chatter.Handler) error {
 }
 
 func (s *Source) runPolling(ctx context.Context, h chatter.Handler) error {
-	var offset, confirmed int64
+	var (
+		// offset is the next getUpdates offset: every update before it
+		// has been handed on. confirmed is the offset Telegram was last
+		// given. seen is the last update id taken care of in this run:
+		// handed on, or buffered as an album part. While an album is
+		// buffered, offset stays on its first part (a crash reads it
+		// again) and updates up to seen, fetched again, are skipped.
+		offset, confirmed, seen int64
+	)
+	albums := newAlbumBuffer(s.cfg.AlbumWindow)
 	netFailures, handlerFailures := 0, 0
+	advance := func() {
+		if seen > 0 && seen >= offset {
+			offset = seen + 1
+		}
+		if first := albums.firstUpdateID(); first != 0 && first < offset {
+			offset = first
+		}
+		s.mu.Lock()
+		s.status.Offset = offset
+		s.mu.Unlock()
+	}
 	defer func() {
-		// Confirm what was handled so a restart does not fetch it again.
+		// Hand on the albums being collected, then confirm what was
+		// handled so a restart does not fetch it again.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, a := range albums.due(time.Now(), true) {
+			if err := s.processAlbum(sctx, h, a); err != nil {
+				s.noteError(err)
+				s.log.Warn("tgbot: album not handed on at shutdown; it will be fetched again", "bot_id", s.client.BotID(),
+					"update_id", a.firstUpdateID(), "error", err.Error())
+				continue
+			}
+			albums.remove(a)
+		}
+		advance()
 		if offset > confirmed {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_, _ = s.client.GetUpdates(cctx, &GetUpdatesParams{Offset: offset, Limit: 1})
+			_, _ = s.client.GetUpdates(sctx, &GetUpdatesParams{Offset: offset, Limit: 1})
 		}
 	}()
+	// failed logs a handler failure and waits; it reports false when ctx
+	// ended meanwhile.
+	failed := func(err error, updateID int64) bool {
+		handlerFailures++
+		s.noteError(err)
+		wait, ok := chatter.RetryAfter(err)
+		if !ok {
+			wait = backoff(handlerFailures, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+		}
+		s.log.Warn("tgbot: handler failed; the update will be fetched again", "bot_id", s.client.BotID(),
+			"update_id", updateID, "attempt", handlerFailures, "wait", wait, "error", err.Error())
+		return sleep(ctx, wait) == nil
+	}
 	s.log.Info("tgbot: polling started", "bot_id", s.client.BotID())
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
+		timeout := int(s.cfg.PollTimeout / time.Second)
+		if albums.len() > 0 {
+			// Telegram answers at once while the offset stays on a
+			// buffered part: poll at a slower pace until an album is due.
+			if wait := min(time.Until(albums.nextDue()), albumPollStep); wait > 0 && sleep(ctx, wait) != nil {
+				return nil
+			}
+			timeout = 0
+		}
 		ups, err := s.client.GetUpdates(ctx, &GetUpdatesParams{Offset: offset, Limit: s.cfg.PollLimit,
-			Timeout: int(s.cfg.PollTimeout / time.Second), AllowedUpdates: s.cfg.AllowedUpdates})
+			Timeout: timeout, AllowedUpdates: s.cfg.AllowedUpdates})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -367,35 +437,61 @@ func (s *Source) runPolling(ctx context.Context, h chatter.Handler) error {
 		s.mu.Lock()
 		s.status.LastPollAt = s.cfg.Clock()
 		s.mu.Unlock()
-		failed := false
+		ok := true
 		for _, u := range ups {
-			if err := s.process(ctx, h, u); err != nil {
+			if u.UpdateID <= seen {
+				continue // taken care of; fetched again behind a buffered album
+			}
+			if err := s.take(ctx, h, albums, u); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				failed = true
-				handlerFailures++
-				s.noteError(err)
-				wait, ok := chatter.RetryAfter(err)
-				if !ok {
-					wait = backoff(handlerFailures, s.cfg.MinBackoff, s.cfg.MaxBackoff)
-				}
-				s.log.Warn("tgbot: handler failed; the update will be fetched again", "bot_id", s.client.BotID(),
-					"update_id", u.UpdateID, "attempt", handlerFailures, "wait", wait, "error", err.Error())
-				if sleep(ctx, wait) != nil {
+				ok = false
+				if !failed(err, u.UpdateID) {
 					return nil
 				}
 				break
 			}
-			offset = u.UpdateID + 1
-			s.mu.Lock()
-			s.status.Offset = offset
-			s.mu.Unlock()
+			seen = u.UpdateID
 		}
-		if !failed {
+		if ok {
+			for _, a := range albums.due(time.Now(), false) {
+				if err := s.processAlbum(ctx, h, a); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					ok = false
+					if !failed(err, a.firstUpdateID()) {
+						return nil
+					}
+					break
+				}
+				albums.remove(a)
+			}
+		}
+		advance()
+		if ok {
 			handlerFailures = 0
 		}
 	}
+}
+
+// take handles one polled update: it buffers an album part, or hands the
+// update on after the albums it ends. A nil error means it is taken care of.
+func (s *Source) take(ctx context.Context, h chatter.Handler, albums *albumBuffer, u *Update) error {
+	// Telegram delivers the parts of an album one after the other: another
+	// message from the chat ends the chat's albums, which go first, so the
+	// chat's order is kept.
+	for _, a := range albums.endedBy(u) {
+		if err := s.processAlbum(ctx, h, a); err != nil {
+			return err
+		}
+		albums.remove(a)
+	}
+	if albums.add(u, time.Now()) {
+		return nil
+	}
+	return s.process(ctx, h, u)
 }
 
 // process handles one update. A nil error means it may be acknowledged.
@@ -418,7 +514,40 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
 		s.chatEvent(ctx, *ev)
 	}
-	m, err := Normalize(u, NormalizeOptions{Workspace: s.cfg.Workspace, BotID: s.client.BotID(), OmitRaw: s.cfg.OmitRaw})
+	m, err := Normalize(u, s.normalizeOptions())
+	return s.handOn(ctx, h, u, msg, m, err)
+}
+
+func (s *Source) normalizeOptions() NormalizeOptions {
+	return NormalizeOptions{Workspace: s.cfg.Workspace, BotID: s.client.BotID(), OmitRaw: s.cfg.OmitRaw}
+}
+
+// processAlbum hands on the buffered parts of an album as one message. A nil
+// error means every part may be acknowledged.
+func (s *Source) processAlbum(ctx context.Context, h chatter.Handler, a *album) error {
+	s.mu.Lock()
+	s.status.LastEventAt = s.cfg.Clock()
+	s.mu.Unlock()
+	for _, u := range a.parts {
+		msg, _ := u.AnyMessage()
+		if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
+			s.chatEvent(ctx, *ev)
+		}
+	}
+	m, err := NormalizeAlbum(a.parts, s.normalizeOptions())
+	first := a.parts[0]
+	for _, u := range a.parts[1:] {
+		if u.UpdateID < first.UpdateID {
+			first = u
+		}
+	}
+	msg, _ := first.AnyMessage()
+	return s.handOn(ctx, h, first, msg, m, err)
+}
+
+// handOn gives the handler m, normalised from u (whose message is msg) with
+// err. A nil error means the update may be acknowledged.
+func (s *Source) handOn(ctx context.Context, h chatter.Handler, u *Update, msg *Message, m *chatter.Message, err error) error {
 	if err != nil {
 		// It can never become valid. The handler gets it anyway: a
 		// chatter.Pipeline records it on the ledger as rejected, with the

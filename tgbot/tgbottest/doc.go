@@ -14,7 +14,8 @@
 // the chat does not have (never sent, or removed with UserDeletes) fails with
 // 400 "Bad Request: message to be replied not found" unless
 // allow_sending_without_reply is true, when it is sent without the reply.
-// Errors carry Telegram's descriptions ("Bad Request:
+// UserSendsAlbum delivers an album as Telegram does: one message per part,
+// sharing a media_group_id, in consecutive updates. Errors carry Telegram's descriptions ("Bad Request:
 // chat not found", "Forbidden: bot was blocked by the user", 401
 // "Unauthorized", 429 with parameters.retry_after, 400 with
 // parameters.migrate_to_chat_id). Privacy mode is modelled: a bot with

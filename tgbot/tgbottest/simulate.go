@@ -71,6 +71,10 @@ func OwnContact(u *User, phone string) Contact {
 func (s *Server) UserWrites(chat *Chat, user *User, text string, opts ...MessageOption) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.userWritesLocked(chat, user, text, opts...)
+}
+
+func (s *Server) userWritesLocked(chat *Chat, user *User, text string, opts ...MessageOption) *Message {
 	if chat.Type == ChatChannel {
 		panic("tgbottest: UserWrites: users do not write in channels; use ChannelPost")
 	}
@@ -87,6 +91,29 @@ func (s *Server) UserWrites(chat *Chat, user *User, text string, opts ...Message
 	setText(m, text)
 	s.deliverMessageLocked(chat, m, "message")
 	return m
+}
+
+// UserSendsAlbum simulates user sending an album (a media group) of 2 to 10
+// parts, each made by one option (WithPhoto, WithDocument), with caption on
+// the first part as Telegram apps put it. Telegram delivers an album as one
+// message per part, sharing a media_group_id, in consecutive updates; so
+// does UserSendsAlbum. It returns the parts in order.
+func (s *Server) UserSendsAlbum(chat *Chat, user *User, caption string, parts ...MessageOption) []*Message {
+	if len(parts) < 2 || len(parts) > 10 {
+		panic("tgbottest: UserSendsAlbum: an album has 2 to 10 parts")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	group := fmt.Sprint(13_000_000_000_000_000 + s.newID())
+	out := make([]*Message, 0, len(parts))
+	for i, part := range parts {
+		text := ""
+		if i == 0 {
+			text = caption
+		}
+		out = append(out, s.userWritesLocked(chat, user, text, part, func(m *Message) { m.MediaGroupID = group }))
+	}
+	return out
 }
 
 // UserSendsPhoto is UserWrites with a photo, caption as its caption.
