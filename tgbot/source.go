@@ -104,8 +104,16 @@ type Config struct {
 	// handler). Default to DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
 
-	// Registry receives membership changes; a new one is created when nil.
+	// Registry receives membership changes; a new one is created when nil:
+	// kept in Store when it is set, in memory otherwise.
 	Registry *ChatRegistry
+	// Store, when set (and Registry is not), keeps the chat registry in the
+	// settings of Workspace (see NewStoredChatRegistry), so the bot still
+	// knows which chats it is in, with which rights, after a restart. Run
+	// loads it before receiving updates (retrying with backoff while the
+	// store fails), and an update that changes it is acknowledged only
+	// after the change is stored. A chatter.Store is a SettingsStore.
+	Store chatter.SettingsStore
 	// OnChatEvent, when set, is called for every membership change of the bot
 	// (added, removed, promoted, restricted, blocked, migrated). It must not
 	// block for long.
@@ -157,7 +165,7 @@ func (c Config) withDefaults() Config {
 	c.AlbumWindow = cmp.Or(c.AlbumWindow, DefaultAlbumWindow)
 	c.MinBackoff = cmp.Or(c.MinBackoff, DefaultMinBackoff)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
-	if c.Registry == nil {
+	if c.Registry == nil && c.Store == nil {
 		c.Registry = NewChatRegistry()
 	}
 	if c.Logger == nil {
@@ -192,6 +200,8 @@ func (c Config) validate() error {
 		return errors.New("tgbot: Config.SecretToken must be 1-256 characters of A-Z a-z 0-9 _ -")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("tgbot: Config.MaxBodyBytes %d: want at least 1024", c.MaxBodyBytes)
+	case c.Registry != nil && c.Store != nil:
+		return errors.New("tgbot: Config.Registry and Config.Store are both set: a registry from NewStoredChatRegistry already has its store")
 	case c.AllowedUpdates == nil:
 		return errors.New("tgbot: Config.AllowedUpdates asks only for callback_query, but Config.OnCallbackQuery is not set")
 	case c.MinBackoff > c.MaxBackoff:
@@ -264,6 +274,13 @@ func NewSource(cfg Config) (*Source, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Registry == nil {
+		r, err := NewStoredChatRegistry(cfg.Store, cfg.Workspace, cfg.Client.BotID())
+		if err != nil {
+			return nil, err
+		}
+		cfg.Registry = r
+	}
 	return &Source{cfg: cfg, client: cfg.Client, log: cfg.Logger, dedupe: newDedupe(cfg.DedupeSize),
 		status: SourceStatus{Mode: cfg.Mode}, replied: map[int64]time.Time{}}, nil
 }
@@ -308,10 +325,35 @@ func (s *Source) Run(ctx context.Context, h chatter.Handler) error {
 	s.mu.Lock()
 	s.status.StartedAt = s.cfg.Clock()
 	s.mu.Unlock()
+	if !s.loadRegistry(ctx) {
+		return nil
+	}
 	if s.cfg.Mode == ModeWebhook {
 		return s.runWebhook(ctx, h)
 	}
 	return s.runPolling(ctx, h)
+}
+
+// loadRegistry loads a stored registry that is not loaded yet, retrying with
+// backoff; it reports false when ctx ended first.
+func (s *Source) loadRegistry(ctx context.Context) bool {
+	for attempt := 1; !s.cfg.Registry.Loaded(); attempt++ {
+		err := s.cfg.Registry.Load(ctx)
+		if err == nil {
+			s.log.Info("tgbot: chat registry loaded", "bot_id", s.client.BotID(), "chats", len(s.cfg.Registry.List()))
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		s.noteError(err)
+		wait := backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+		s.log.Warn("tgbot: cannot load the chat registry; retrying", "bot_id", s.client.BotID(), "attempt", attempt, "wait", wait, "error", err.Error())
+		if sleep(ctx, wait) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Source) runWebhook(ctx context.Context, h chatter.Handler) error {
@@ -501,6 +543,9 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	s.mu.Unlock()
 	if u.MyChatMember != nil {
 		ev := s.cfg.Registry.ApplyMemberUpdate(u.MyChatMember)
+		if err := s.cfg.Registry.Save(ctx); err != nil {
+			return err // applied again when the update comes again
+		}
 		s.chatEvent(ctx, ev)
 		return nil
 	}
@@ -511,7 +556,11 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	if msg == nil {
 		return nil // other updates are not messages for the pipeline
 	}
-	if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
+	ev := s.cfg.Registry.ObserveMessage(msg)
+	if err := s.cfg.Registry.Save(ctx); err != nil {
+		return err
+	}
+	if ev != nil {
 		s.chatEvent(ctx, *ev)
 	}
 	m, err := Normalize(u, s.normalizeOptions())
@@ -528,11 +577,18 @@ func (s *Source) processAlbum(ctx context.Context, h chatter.Handler, a *album) 
 	s.mu.Lock()
 	s.status.LastEventAt = s.cfg.Clock()
 	s.mu.Unlock()
+	var evs []ChatEvent
 	for _, u := range a.parts {
 		msg, _ := u.AnyMessage()
 		if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
-			s.chatEvent(ctx, *ev)
+			evs = append(evs, *ev)
 		}
+	}
+	if err := s.cfg.Registry.Save(ctx); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		s.chatEvent(ctx, ev)
 	}
 	m, err := NormalizeAlbum(a.parts, s.normalizeOptions())
 	first := a.parts[0]
