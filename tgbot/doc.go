@@ -18,6 +18,21 @@
 // call src.Run(ctx, pipeline); the handler answers Telegram with 200 only
 // after the pipeline made the message durable.
 //
+// Chat registry: set Config.Store (a chatter.Store, or any
+// chatter.SettingsStore) to keep the registry of the bot's chats and rights
+// in the store, one setting per chat, so it survives restarts; without it
+// the registry lives in memory and is rebuilt from the updates that come.
+//
+// Inline buttons: set Config.OnCallbackQuery to receive presses (for example
+// on "Принять заявку" under a notification); the Source then asks Telegram
+// for callback_query updates and answers each press after the hook.
+//
+// Albums: in polling mode the parts of an album (photos or files sent
+// together, one update each) are handed on as one message with all their
+// attachments once Config.AlbumWindow has passed without a new part, or
+// when the chat's next message arrives; until then they are not
+// acknowledged (see NormalizeAlbum).
+//
 // Delivery is at least once: the polling offset advances and the webhook
 // answers 200 only after Handle returned nil; otherwise Telegram keeps the
 // update and it comes again. Handlers dedupe by chatter.Key.

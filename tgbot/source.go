@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +69,10 @@ type Config struct {
 	PollTimeout time.Duration
 	// PollLimit is the batch size, 1-100. Defaults to 100.
 	PollLimit int
-	// AllowedUpdates defaults to DefaultAllowedUpdates().
+	// AllowedUpdates defaults to DefaultAllowedUpdates(), plus
+	// UpdateCallbackQuery when OnCallbackQuery is set. Without
+	// OnCallbackQuery, UpdateCallbackQuery is left out of any list: nobody
+	// would answer the presses.
 	AllowedUpdates []string
 
 	// SecretToken is the webhook secret (1-256 of A-Z a-z 0-9 _ -). Required
@@ -83,16 +87,50 @@ type Config struct {
 	// remembers to drop redeliveries. Defaults to DefaultDedupeSize.
 	DedupeSize int
 
+	// AlbumWindow joins albums in polling mode: Telegram delivers an album
+	// (several photos or files sent together) as one update per part,
+	// sharing a media_group_id, and the Source hands them on as one
+	// message with every part's attachments once AlbumWindow has passed
+	// without a new part (see NormalizeAlbum). Buffered parts are not
+	// acknowledged: the offset stays on the first of them until the album
+	// is handled, so a crash reads them again. They are handed on when Run
+	// stops, too. Defaults to DefaultAlbumWindow; negative hands every part
+	// on by itself. In webhook mode parts are handed on one by one:
+	// Telegram sends a chat's updates one at a time and waits for each
+	// answer, which may be 200 only once the part is durable.
+	AlbumWindow time.Duration
+
 	// MinBackoff and MaxBackoff bound the waits after failures (network,
 	// handler). Default to DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
 
-	// Registry receives membership changes; a new one is created when nil.
+	// Registry receives membership changes; a new one is created when nil:
+	// kept in Store when it is set, in memory otherwise.
 	Registry *ChatRegistry
+	// Store, when set (and Registry is not), keeps the chat registry in the
+	// settings of Workspace (see NewStoredChatRegistry), so the bot still
+	// knows which chats it is in, with which rights, after a restart. Run
+	// loads it before receiving updates (retrying with backoff while the
+	// store fails), and an update that changes it is acknowledged only
+	// after the change is stored. A chatter.Store is a SettingsStore.
+	Store chatter.SettingsStore
 	// OnChatEvent, when set, is called for every membership change of the bot
 	// (added, removed, promoted, restricted, blocked, migrated). It must not
 	// block for long.
 	OnChatEvent func(ctx context.Context, ev ChatEvent)
+	// OnCallbackQuery, when set, receives presses on the inline keyboard
+	// buttons of the bot's messages (for example "Принять заявку"), and
+	// callback_query updates are asked for. After it returns nil the Source
+	// answers the press (answerCallbackQuery) with the CallbackAnswer it
+	// returned, which stops the button's spinner and shows the text, if any;
+	// a failure to answer (Telegram accepts an answer for a short while
+	// only) is logged. An error is treated like a Handler error: the update
+	// is not acknowledged and comes again (polling: after a backoff;
+	// webhook: Telegram retries), unless it is permanent (chatter.Permanent
+	// or wrapping chatter.ErrInvalid), when it is logged, the press is
+	// answered with nothing and the update acknowledged. Presses come again
+	// after a crash as well, so the hook must tolerate a repeated query id.
+	OnCallbackQuery func(ctx context.Context, q CallbackQuery) (CallbackAnswer, error)
 	// Notifier, when set, is told when the bot is added to or removed from a
 	// group or channel, or loses rights there. Failures are logged.
 	Notifier chatter.Notifier
@@ -113,12 +151,21 @@ func (c Config) withDefaults() Config {
 	c.PollLimit = cmp.Or(c.PollLimit, 100)
 	if c.AllowedUpdates == nil {
 		c.AllowedUpdates = DefaultAllowedUpdates()
+		if c.OnCallbackQuery != nil {
+			c.AllowedUpdates = append(c.AllowedUpdates, UpdateCallbackQuery)
+		}
+	} else if c.OnCallbackQuery == nil && slices.Contains(c.AllowedUpdates, UpdateCallbackQuery) {
+		c.AllowedUpdates = slices.DeleteFunc(slices.Clone(c.AllowedUpdates), func(k string) bool { return k == UpdateCallbackQuery })
+		if len(c.AllowedUpdates) == 0 {
+			c.AllowedUpdates = nil // validate refuses it
+		}
 	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.DedupeSize = cmp.Or(c.DedupeSize, DefaultDedupeSize)
+	c.AlbumWindow = cmp.Or(c.AlbumWindow, DefaultAlbumWindow)
 	c.MinBackoff = cmp.Or(c.MinBackoff, DefaultMinBackoff)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
-	if c.Registry == nil {
+	if c.Registry == nil && c.Store == nil {
 		c.Registry = NewChatRegistry()
 	}
 	if c.Logger == nil {
@@ -159,6 +206,12 @@ func (c Config) validate() error {
 	case c.MaxBodyBytes < 1024:
 		return configErr("Config.MaxBodyBytes", fmt.Sprintf("%d: нужно не меньше 1024", c.MaxBodyBytes),
 			fmt.Sprintf("%d: want at least 1024", c.MaxBodyBytes))
+	case c.Registry != nil && c.Store != nil:
+		return configErr("Config.Store", "задан вместе с Config.Registry: у реестра из NewStoredChatRegistry уже есть хранилище",
+			"is set together with Config.Registry: a registry from NewStoredChatRegistry already has its store")
+	case c.AllowedUpdates == nil:
+		return configErr("Config.AllowedUpdates", "запрошен только callback_query, но Config.OnCallbackQuery не задан",
+			"asks only for callback_query, but Config.OnCallbackQuery is not set")
 	case c.MinBackoff > c.MaxBackoff:
 		return configErr("Config.MinBackoff", "больше MaxBackoff", "exceeds MaxBackoff")
 	}
@@ -186,9 +239,13 @@ func validSecret(s string) bool {
 // handler answers 200 only after Handle returned nil and 500 otherwise, so
 // Telegram redelivers. Redeliveries are possible in both modes (for example
 // after a crash): handlers dedupe by Message.Key, as chatter stores do.
+// Album parts waiting for Config.AlbumWindow keep the offset on the first of
+// them; updates after them that were handled meanwhile come again after a
+// crash.
 //
 // Updates that are not messages (my_chat_member) update the ChatRegistry and
-// raise ChatEvents. Service messages are not handed to the handler.
+// raise ChatEvents; callback queries go to Config.OnCallbackQuery. Service
+// messages are not handed to the handler.
 type Source struct {
 	cfg     Config
 	client  *Client
@@ -224,6 +281,13 @@ func NewSource(cfg Config) (*Source, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Registry == nil {
+		r, err := NewStoredChatRegistry(cfg.Store, cfg.Workspace, cfg.Client.BotID())
+		if err != nil {
+			return nil, err
+		}
+		cfg.Registry = r
 	}
 	return &Source{cfg: cfg, client: cfg.Client, log: cfg.Logger, dedupe: newDedupe(cfg.DedupeSize),
 		status: SourceStatus{Mode: cfg.Mode}, replied: map[int64]time.Time{}}, nil
@@ -269,10 +333,35 @@ func (s *Source) Run(ctx context.Context, h chatter.Handler) error {
 	s.mu.Lock()
 	s.status.StartedAt = s.cfg.Clock()
 	s.mu.Unlock()
+	if !s.loadRegistry(ctx) {
+		return nil
+	}
 	if s.cfg.Mode == ModeWebhook {
 		return s.runWebhook(ctx, h)
 	}
 	return s.runPolling(ctx, h)
+}
+
+// loadRegistry loads a stored registry that is not loaded yet, retrying with
+// backoff; it reports false when ctx ended first.
+func (s *Source) loadRegistry(ctx context.Context) bool {
+	for attempt := 1; !s.cfg.Registry.Loaded(); attempt++ {
+		err := s.cfg.Registry.Load(ctx)
+		if err == nil {
+			s.log.Info("tgbot: chat registry loaded", "bot_id", s.client.BotID(), "chats", len(s.cfg.Registry.List()))
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		s.noteError(err)
+		wait := backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+		s.log.Warn("tgbot: cannot load the chat registry; retrying", "bot_id", s.client.BotID(), "attempt", attempt, "wait", wait, "error", err.Error())
+		if sleep(ctx, wait) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Source) runWebhook(ctx context.Context, h chatter.Handler) error {
@@ -295,23 +384,76 @@ func (s *Source) runWebhook(ctx context.Context, h chatter.Handler) error {
 }
 
 func (s *Source) runPolling(ctx context.Context, h chatter.Handler) error {
-	var offset, confirmed int64
+	var (
+		// offset is the next getUpdates offset: every update before it
+		// has been handed on. confirmed is the offset Telegram was last
+		// given. seen is the last update id taken care of in this run:
+		// handed on, or buffered as an album part. While an album is
+		// buffered, offset stays on its first part (a crash reads it
+		// again) and updates up to seen, fetched again, are skipped.
+		offset, confirmed, seen int64
+	)
+	albums := newAlbumBuffer(s.cfg.AlbumWindow)
 	netFailures, handlerFailures := 0, 0
+	advance := func() {
+		if seen > 0 && seen >= offset {
+			offset = seen + 1
+		}
+		if first := albums.firstUpdateID(); first != 0 && first < offset {
+			offset = first
+		}
+		s.mu.Lock()
+		s.status.Offset = offset
+		s.mu.Unlock()
+	}
 	defer func() {
-		// Confirm what was handled so a restart does not fetch it again.
+		// Hand on the albums being collected, then confirm what was
+		// handled so a restart does not fetch it again.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, a := range albums.due(time.Now(), true) {
+			if err := s.processAlbum(sctx, h, a); err != nil {
+				s.noteError(err)
+				s.log.Warn("tgbot: album not handed on at shutdown; it will be fetched again", "bot_id", s.client.BotID(),
+					"update_id", a.firstUpdateID(), "error", err.Error())
+				continue
+			}
+			albums.remove(a)
+		}
+		advance()
 		if offset > confirmed {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_, _ = s.client.GetUpdates(cctx, &GetUpdatesParams{Offset: offset, Limit: 1})
+			_, _ = s.client.GetUpdates(sctx, &GetUpdatesParams{Offset: offset, Limit: 1})
 		}
 	}()
+	// failed logs a handler failure and waits; it reports false when ctx
+	// ended meanwhile.
+	failed := func(err error, updateID int64) bool {
+		handlerFailures++
+		s.noteError(err)
+		wait, ok := chatter.RetryAfter(err)
+		if !ok {
+			wait = backoff(handlerFailures, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+		}
+		s.log.Warn("tgbot: handler failed; the update will be fetched again", "bot_id", s.client.BotID(),
+			"update_id", updateID, "attempt", handlerFailures, "wait", wait, "error", err.Error())
+		return sleep(ctx, wait) == nil
+	}
 	s.log.Info("tgbot: polling started", "bot_id", s.client.BotID())
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
+		timeout := int(s.cfg.PollTimeout / time.Second)
+		if albums.len() > 0 {
+			// Telegram answers at once while the offset stays on a
+			// buffered part: poll at a slower pace until an album is due.
+			if wait := min(time.Until(albums.nextDue()), albumPollStep); wait > 0 && sleep(ctx, wait) != nil {
+				return nil
+			}
+			timeout = 0
+		}
 		ups, err := s.client.GetUpdates(ctx, &GetUpdatesParams{Offset: offset, Limit: s.cfg.PollLimit,
-			Timeout: int(s.cfg.PollTimeout / time.Second), AllowedUpdates: s.cfg.AllowedUpdates})
+			Timeout: timeout, AllowedUpdates: s.cfg.AllowedUpdates})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -345,35 +487,61 @@ func (s *Source) runPolling(ctx context.Context, h chatter.Handler) error {
 		s.mu.Lock()
 		s.status.LastPollAt = s.cfg.Clock()
 		s.mu.Unlock()
-		failed := false
+		ok := true
 		for _, u := range ups {
-			if err := s.process(ctx, h, u); err != nil {
+			if u.UpdateID <= seen {
+				continue // taken care of; fetched again behind a buffered album
+			}
+			if err := s.take(ctx, h, albums, u); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				failed = true
-				handlerFailures++
-				s.noteError(err)
-				wait, ok := chatter.RetryAfter(err)
-				if !ok {
-					wait = backoff(handlerFailures, s.cfg.MinBackoff, s.cfg.MaxBackoff)
-				}
-				s.log.Warn("tgbot: handler failed; the update will be fetched again", "bot_id", s.client.BotID(),
-					"update_id", u.UpdateID, "attempt", handlerFailures, "wait", wait, "error", err.Error())
-				if sleep(ctx, wait) != nil {
+				ok = false
+				if !failed(err, u.UpdateID) {
 					return nil
 				}
 				break
 			}
-			offset = u.UpdateID + 1
-			s.mu.Lock()
-			s.status.Offset = offset
-			s.mu.Unlock()
+			seen = u.UpdateID
 		}
-		if !failed {
+		if ok {
+			for _, a := range albums.due(time.Now(), false) {
+				if err := s.processAlbum(ctx, h, a); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					ok = false
+					if !failed(err, a.firstUpdateID()) {
+						return nil
+					}
+					break
+				}
+				albums.remove(a)
+			}
+		}
+		advance()
+		if ok {
 			handlerFailures = 0
 		}
 	}
+}
+
+// take handles one polled update: it buffers an album part, or hands the
+// update on after the albums it ends. A nil error means it is taken care of.
+func (s *Source) take(ctx context.Context, h chatter.Handler, albums *albumBuffer, u *Update) error {
+	// Telegram delivers the parts of an album one after the other: another
+	// message from the chat ends the chat's albums, which go first, so the
+	// chat's order is kept.
+	for _, a := range albums.endedBy(u) {
+		if err := s.processAlbum(ctx, h, a); err != nil {
+			return err
+		}
+		albums.remove(a)
+	}
+	if albums.add(u, time.Now()) {
+		return nil
+	}
+	return s.process(ctx, h, u)
 }
 
 // process handles one update. A nil error means it may be acknowledged.
@@ -383,17 +551,67 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	s.mu.Unlock()
 	if u.MyChatMember != nil {
 		ev := s.cfg.Registry.ApplyMemberUpdate(u.MyChatMember)
+		if err := s.cfg.Registry.Save(ctx); err != nil {
+			return err // applied again when the update comes again
+		}
 		s.chatEvent(ctx, ev)
 		return nil
 	}
+	if u.CallbackQuery != nil {
+		return s.callbackQuery(ctx, u.UpdateID, u.CallbackQuery)
+	}
 	msg, _ := u.AnyMessage()
 	if msg == nil {
-		return nil // callback queries and others are not messages for the pipeline
+		return nil // other updates are not messages for the pipeline
 	}
-	if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
+	ev := s.cfg.Registry.ObserveMessage(msg)
+	if err := s.cfg.Registry.Save(ctx); err != nil {
+		return err
+	}
+	if ev != nil {
 		s.chatEvent(ctx, *ev)
 	}
-	m, err := Normalize(u, NormalizeOptions{Workspace: s.cfg.Workspace, BotID: s.client.BotID(), OmitRaw: s.cfg.OmitRaw})
+	m, err := Normalize(u, s.normalizeOptions())
+	return s.handOn(ctx, h, u, msg, m, err)
+}
+
+func (s *Source) normalizeOptions() NormalizeOptions {
+	return NormalizeOptions{Workspace: s.cfg.Workspace, BotID: s.client.BotID(), OmitRaw: s.cfg.OmitRaw}
+}
+
+// processAlbum hands on the buffered parts of an album as one message. A nil
+// error means every part may be acknowledged.
+func (s *Source) processAlbum(ctx context.Context, h chatter.Handler, a *album) error {
+	s.mu.Lock()
+	s.status.LastEventAt = s.cfg.Clock()
+	s.mu.Unlock()
+	var evs []ChatEvent
+	for _, u := range a.parts {
+		msg, _ := u.AnyMessage()
+		if ev := s.cfg.Registry.ObserveMessage(msg); ev != nil {
+			evs = append(evs, *ev)
+		}
+	}
+	if err := s.cfg.Registry.Save(ctx); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		s.chatEvent(ctx, ev)
+	}
+	m, err := NormalizeAlbum(a.parts, s.normalizeOptions())
+	first := a.parts[0]
+	for _, u := range a.parts[1:] {
+		if u.UpdateID < first.UpdateID {
+			first = u
+		}
+	}
+	msg, _ := first.AnyMessage()
+	return s.handOn(ctx, h, first, msg, m, err)
+}
+
+// handOn gives the handler m, normalised from u (whose message is msg) with
+// err. A nil error means the update may be acknowledged.
+func (s *Source) handOn(ctx context.Context, h chatter.Handler, u *Update, msg *Message, m *chatter.Message, err error) error {
 	if err != nil {
 		// It can never become valid. The handler gets it anyway: a
 		// chatter.Pipeline records it on the ledger as rejected, with the
@@ -426,6 +644,40 @@ func (s *Source) process(ctx context.Context, h chatter.Handler, u *Update) erro
 	s.mu.Unlock()
 	if s.cfg.AutoReply != nil && msg.Chat.Type == "private" && u.Message != nil && msg.From != nil && !msg.From.IsBot {
 		s.autoReply(ctx, msg)
+	}
+	return nil
+}
+
+// CallbackAnswer is the answer to a button press (answerCallbackQuery).
+// The zero answer only stops the button's spinner.
+type CallbackAnswer struct {
+	// Text, when set, is shown to the user (at most 200 characters), as a
+	// notification at the top of the chat or, with ShowAlert, as an alert.
+	Text      string
+	ShowAlert bool
+}
+
+// callbackQuery runs Config.OnCallbackQuery and answers the press. A nil
+// error means the update may be acknowledged.
+func (s *Source) callbackQuery(ctx context.Context, updateID int64, q *CallbackQuery) error {
+	if s.cfg.OnCallbackQuery == nil {
+		// Not asked for; a webhook or poller set up earlier may still
+		// deliver them.
+		return nil
+	}
+	ans, err := s.cfg.OnCallbackQuery(ctx, *q)
+	if err != nil {
+		if !chatter.IsPermanent(err) && !errors.Is(err, chatter.ErrInvalid) {
+			return fmt.Errorf("tgbot: callback query %s: %w", q.ID, err)
+		}
+		s.log.Error("tgbot: callback query refused; answered with nothing", "bot_id", s.client.BotID(),
+			"update_id", updateID, "from_id", q.From.ID, "error", err.Error())
+		ans = CallbackAnswer{}
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.client.AnswerCallbackQuery(actx, q.ID, ans.Text, ans.ShowAlert); err != nil {
+		s.log.Warn("tgbot: answer callback query failed", "bot_id", s.client.BotID(), "update_id", updateID, "error", err.Error())
 	}
 	return nil
 }

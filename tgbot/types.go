@@ -227,10 +227,12 @@ const (
 	UpdateMyChatMember      = "my_chat_member"
 )
 
-// DefaultAllowedUpdates are the update types a Source asks for.
+// DefaultAllowedUpdates are the update types a Source asks for by default:
+// messages, channel posts (new and edited) and my_chat_member. A Source with
+// Config.OnCallbackQuery also asks for UpdateCallbackQuery.
 func DefaultAllowedUpdates() []string {
 	return []string{UpdateMessage, UpdateEditedMessage, UpdateChannelPost, UpdateEditedChannelPost,
-		UpdateCallbackQuery, UpdateMyChatMember}
+		UpdateMyChatMember}
 }
 
 // WebhookInfo is the answer of getWebhookInfo.

@@ -635,29 +635,18 @@ func (s *Server) sendMessageLocked(b *Bot, p params) (any, *APIError) {
 			return nil, badRequest("not enough rights to send text messages to the chat")
 		}
 	}
-	var replyTo int64
-	if n, okR := p.int("reply_to_message_id"); okR {
-		replyTo = n
-	} else if raw, okP := p["reply_parameters"]; okP {
-		var rp struct {
-			MessageID int64 `json:"message_id"`
-		}
-		if len(raw) > 0 && raw[0] == '"' {
-			var str string
-			_ = json.Unmarshal(raw, &str)
-			raw = json.RawMessage(str)
-		}
-		if json.Unmarshal(raw, &rp) != nil {
-			return nil, badRequest("can't parse reply parameters JSON object")
-		}
-		replyTo = rp.MessageID
-	}
-	if replyTo != 0 && (replyTo < 1 || replyTo > c.nextMsg) {
-		return nil, badRequest("message to be replied not found")
+	replied, e := replyTargetLocked(c, p)
+	if e != nil {
+		return nil, e
 	}
 	now := s.now()
 	c.nextMsg++
 	msg := &Message{MessageID: c.nextMsg, From: b.user.wire(), Date: now.Unix(), Chat: c.wire(), Text: plain, chat: c}
+	var replyTo int64
+	if replied != nil {
+		replyTo = replied.MessageID
+		msg.ReplyToMessage = replied
+	}
 	if c.Type == ChatChannel {
 		msg.From = nil
 		w := c.wire()
@@ -669,11 +658,54 @@ func (s *Server) sendMessageLocked(b *Bot, p params) (any, *APIError) {
 		msg.ReplyMarkup = markup
 	}
 	c.lastBot = b.user.ID
+	c.storeLocked(msg)
 	sm := SentMessage{BotID: b.user.ID, ChatID: c.ID, MessageID: msg.MessageID, Text: plain, RawText: text,
 		ParseMode: mode, ReplyToMessageID: replyTo, ReplyMarkup: markup, Date: now}
 	b.sent = append(b.sent, sm)
 	s.sent = append(s.sent, sm)
 	return ok(msg), nil
+}
+
+// replyTargetLocked resolves the reply parameters of a send: reply_parameters
+// (an object, or a JSON string of one in form bodies) or, when it is absent,
+// the legacy reply_to_message_id and allow_sending_without_reply, as the Bot
+// API server reads them. It returns the replied-to message as it appears in
+// reply_to_message (without its own reply_to_message), nil for no reply, or
+// 400 "message to be replied not found" when the message does not exist in
+// the chat and sending without a reply is not allowed.
+func replyTargetLocked(c *Chat, p params) (*Message, *APIError) {
+	var rp struct {
+		MessageID                int64 `json:"message_id"`
+		AllowSendingWithoutReply bool  `json:"allow_sending_without_reply"`
+	}
+	if raw, okP := p["reply_parameters"]; okP {
+		if len(raw) > 0 && raw[0] == '"' {
+			var str string
+			_ = json.Unmarshal(raw, &str)
+			raw = json.RawMessage(str)
+		}
+		if json.Unmarshal(raw, &rp) != nil {
+			return nil, badRequest("can't parse reply parameters JSON object")
+		}
+	} else {
+		// A value that is not a number counts as 0 (no reply), as the
+		// Bot API server's integer parsing makes it.
+		rp.MessageID, _ = p.int("reply_to_message_id")
+		rp.AllowSendingWithoutReply = p.bool("allow_sending_without_reply")
+	}
+	if rp.MessageID == 0 {
+		return nil, nil
+	}
+	m := c.msgs[rp.MessageID]
+	if m == nil {
+		if rp.AllowSendingWithoutReply {
+			return nil, nil
+		}
+		return nil, badRequest("message to be replied not found")
+	}
+	cp := *m
+	cp.ReplyToMessage = nil
+	return &cp, nil
 }
 
 var htmlTags = map[string]bool{"b": true, "strong": true, "i": true, "em": true, "u": true, "ins": true,

@@ -8,7 +8,14 @@
 // delivery: POST to the URL with X-Telegram-Bot-Api-Secret-Token, retried
 // with backoff on non-2xx), getChat, getChatMember, getChatAdministrators,
 // getChatMemberCount, sendMessage (HTML is checked like Telegram does) and
-// answerCallbackQuery. Errors carry Telegram's descriptions ("Bad Request:
+// answerCallbackQuery. Chats keep their messages, incoming and sent, so a
+// reply (reply_parameters, or the legacy reply_to_message_id) comes back with
+// reply_to_message set to the replied-to message, and a reply to a message
+// the chat does not have (never sent, or removed with UserDeletes) fails with
+// 400 "Bad Request: message to be replied not found" unless
+// allow_sending_without_reply is true, when it is sent without the reply.
+// UserSendsAlbum delivers an album as Telegram does: one message per part,
+// sharing a media_group_id, in consecutive updates. Errors carry Telegram's descriptions ("Bad Request:
 // chat not found", "Forbidden: bot was blocked by the user", 401
 // "Unauthorized", 429 with parameters.retry_after, 400 with
 // parameters.migrate_to_chat_id). Privacy mode is modelled: a bot with
@@ -33,5 +40,7 @@
 //
 // Deviations from the real service, on purpose: plain-HTTP webhooks are
 // accepted on loopback addresses; chat ids, file ids and tokens are
-// generated locally; there are no files, inline mode or payments.
+// generated locally; there are no files, inline mode or payments; replies
+// stay within the chat (reply_parameters.chat_id and quote are not
+// modelled).
 package tgbottest

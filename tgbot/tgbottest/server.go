@@ -246,7 +246,7 @@ func (s *Server) addChatLocked(typ ChatType, title, username string, creator *Us
 	default:
 		panic("tgbottest: AddChat: use PrivateChat for private chats")
 	}
-	c := &Chat{srv: s, ID: id, Type: typ, Title: title, Username: username, members: map[int64]*member{}}
+	c := &Chat{srv: s, ID: id, Type: typ, Title: title, Username: username, members: map[int64]*member{}, msgs: map[int64]*Message{}}
 	if creator != nil {
 		c.members[creator.ID] = &member{user: creator, status: StatusCreator}
 	}
@@ -271,6 +271,7 @@ func (s *Server) privateLocked(user *User, bot *Bot) *Chat {
 		return c
 	}
 	c := &Chat{srv: s, ID: user.ID, Type: ChatPrivate, Username: user.Username, user: user, bot: bot,
+		msgs: map[int64]*Message{},
 		members: map[int64]*member{
 			user.ID:     {user: user, status: StatusMember},
 			bot.user.ID: {user: bot.user, status: StatusMember},
@@ -419,6 +420,14 @@ func (b *Bot) Pending() int {
 	return len(b.updates)
 }
 
+// AllowedUpdates returns the update types the bot last asked for with
+// getUpdates or setWebhook (nil: never set, Telegram's default set).
+func (b *Bot) AllowedUpdates() []string {
+	b.srv.mu.Lock()
+	defer b.srv.mu.Unlock()
+	return append([]string(nil), b.allowed...)
+}
+
 // WebhookURL returns the bot's webhook URL, or "" when none is set.
 func (b *Bot) WebhookURL() string {
 	b.srv.mu.Lock()
@@ -460,6 +469,7 @@ type Chat struct {
 	user       *User // private chats: the person
 	bot        *Bot  // private chats: the bot
 	members    map[int64]*member
+	msgs       map[int64]*Message // every message of the chat by id, incoming and sent; deleted ones removed
 	nextMsg    int64
 	migratedTo int64
 	lastBot    int64
@@ -489,6 +499,23 @@ func (c *Chat) MemberStatus(user *User) string {
 		return m.status
 	}
 	return StatusLeft
+}
+
+// storeLocked keeps m as the chat's message with its id, so that later
+// messages can reply to it.
+func (c *Chat) storeLocked(m *Message) { c.msgs[m.MessageID] = m }
+
+// Message returns the chat's message with id as Telegram keeps it (the last
+// edit), or nil when there is none or it was deleted.
+func (c *Chat) Message(id int64) *Message {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	m := c.msgs[id]
+	if m == nil {
+		return nil
+	}
+	cp := *m
+	return &cp
 }
 
 // MigratedTo returns the id of the supergroup this group was upgraded to, or 0.

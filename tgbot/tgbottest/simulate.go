@@ -71,6 +71,10 @@ func OwnContact(u *User, phone string) Contact {
 func (s *Server) UserWrites(chat *Chat, user *User, text string, opts ...MessageOption) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.userWritesLocked(chat, user, text, opts...)
+}
+
+func (s *Server) userWritesLocked(chat *Chat, user *User, text string, opts ...MessageOption) *Message {
 	if chat.Type == ChatChannel {
 		panic("tgbottest: UserWrites: users do not write in channels; use ChannelPost")
 	}
@@ -87,6 +91,29 @@ func (s *Server) UserWrites(chat *Chat, user *User, text string, opts ...Message
 	setText(m, text)
 	s.deliverMessageLocked(chat, m, "message")
 	return m
+}
+
+// UserSendsAlbum simulates user sending an album (a media group) of 2 to 10
+// parts, each made by one option (WithPhoto, WithDocument), with caption on
+// the first part as Telegram apps put it. Telegram delivers an album as one
+// message per part, sharing a media_group_id, in consecutive updates; so
+// does UserSendsAlbum. It returns the parts in order.
+func (s *Server) UserSendsAlbum(chat *Chat, user *User, caption string, parts ...MessageOption) []*Message {
+	if len(parts) < 2 || len(parts) > 10 {
+		panic("tgbottest: UserSendsAlbum: an album has 2 to 10 parts")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	group := fmt.Sprint(13_000_000_000_000_000 + s.newID())
+	out := make([]*Message, 0, len(parts))
+	for i, part := range parts {
+		text := ""
+		if i == 0 {
+			text = caption
+		}
+		out = append(out, s.userWritesLocked(chat, user, text, part, func(m *Message) { m.MediaGroupID = group }))
+	}
+	return out
 }
 
 // UserSendsPhoto is UserWrites with a photo, caption as its caption.
@@ -122,6 +149,16 @@ func (s *Server) UserEdits(m *Message, text string) *Message {
 	return &e
 }
 
+// UserDeletes simulates the deletion of m from its chat: replies to it are
+// then refused with 400 "Bad Request: message to be replied not found"
+// unless allow_sending_without_reply is set. Bots get no update, as with
+// Telegram.
+func (s *Server) UserDeletes(m *Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(m.chat.msgs, m.MessageID)
+}
+
 // ChannelPost publishes text in a channel; bots that are members of the
 // channel get a channel_post.
 func (s *Server) ChannelPost(chat *Chat, text string, opts ...MessageOption) *Message {
@@ -141,14 +178,21 @@ func (s *Server) ChannelPost(chat *Chat, text string, opts ...MessageOption) *Me
 	return m
 }
 
-// UserPressesButton simulates a press on an inline button of m (a message a
-// bot sent) and returns the callback query id the bot must answer.
+// UserPressesButton simulates a press on an inline button with callback data
+// data of the message messageID (a message the bot sent) in chat and returns
+// the callback query id the bot must answer. The query's message is the
+// chat's message as the bot sent it (text, reply_markup, reply_to_message);
+// for an id the chat does not have, a bare message from the bot.
 func (s *Server) UserPressesButton(bot *Bot, chat *Chat, messageID int64, user *User, data string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := fmt.Sprintf("%d%d", bot.user.ID%100000, s.newID())
 	bot.callbacks[id] = true
 	msg := &Message{MessageID: messageID, From: bot.user.wire(), Date: s.now().Unix(), Chat: chat.wire()}
+	if m := chat.msgs[messageID]; m != nil {
+		cp := *m
+		msg = &cp
+	}
 	s.enqueueLocked(bot, Update{CallbackQuery: &callbackQuery{ID: id, From: user.wire(), Message: msg,
 		ChatInstance: fmt.Sprint(chat.ID ^ 0x5bd1e995), Data: data}})
 	return id
@@ -239,6 +283,7 @@ func (s *Server) sees(b *Bot, c *Chat, m *Message, service bool) bool {
 }
 
 func (s *Server) deliverMessageLocked(c *Chat, m *Message, kind string) {
+	c.storeLocked(m)
 	service := len(m.NewChatMembers) > 0 || m.LeftChatMember != nil || m.MigrateToChatID != 0 || m.MigrateFromChatID != 0 || m.GroupChatCreated
 	var bots []*Bot
 	if c.Type == ChatPrivate {

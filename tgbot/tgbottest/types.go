@@ -107,6 +107,7 @@ type Message struct {
 	ForwardOrigin     *MessageOrigin  `json:"forward_origin,omitempty"`
 	ReplyToMessage    *Message        `json:"reply_to_message,omitempty"`
 	EditDate          int64           `json:"edit_date,omitempty"`
+	MediaGroupID      string          `json:"media_group_id,omitempty"`
 	AuthorSignature   string          `json:"author_signature,omitempty"`
 	Text              string          `json:"text,omitempty"`
 	Entities          []Entity        `json:"entities,omitempty"`
