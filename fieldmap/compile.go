@@ -170,6 +170,8 @@ type fieldPlan struct {
 	when     *Condition
 	optional bool
 	maxLen   int
+	// shorthand: contact.phone or contact.email, whose value is at path
+	shorthand bool
 
 	// Decided once by finish (Compile), so that Apply does not switch on
 	// the type string for every value.
@@ -288,7 +290,8 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 	if spec.Timezone != "" {
 		loc, err := parseZone(spec.Timezone)
 		if err != nil {
-			c.invalid("timezone", "неизвестный часовой пояс: "+err.Error(), err.Error())
+			t := textOf(err)
+			c.invalid("timezone", t.RU, t.EN)
 		} else {
 			c.env.loc = loc
 		}
@@ -309,17 +312,23 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 		cs := spec.Contact
 		ep := &entityPlan{}
 		fields := cs.Fields
+		var paths []string // of the shorthands: contact.phone, not the fields[i] they become
 		if cs.Phone != nil || cs.Email != nil {
 			fields = make([]FieldSpec, 0, len(cs.Fields)+2)
 			if cs.Phone != nil {
 				fields = append(fields, FieldSpec{Code: amocrm.FieldCodePhone, Value: cs.Phone, Enum: amocrm.EnumCodeMobile, Optional: true})
+				paths = append(paths, "contact.phone")
 			}
 			if cs.Email != nil {
 				fields = append(fields, FieldSpec{Code: amocrm.FieldCodeEmail, Value: cs.Email, Enum: amocrm.EnumCodeWork, Optional: true})
+				paths = append(paths, "contact.email")
+			}
+			for i := range cs.Fields {
+				paths = append(paths, fmt.Sprintf("contact.fields[%d]", i))
 			}
 			fields = append(fields, cs.Fields...)
 		}
-		c.entity(ep, "contact", amocrm.EntityContacts, cs.Name, cs.FirstName, cs.LastName, cs.Tags, fields, cs.When)
+		c.entity(ep, "contact", amocrm.EntityContacts, cs.Name, cs.FirstName, cs.LastName, cs.Tags, fields, cs.When, paths...)
 		if len(cs.Responsible) > 0 {
 			ep.ownResp, ep.resp = true, c.routes("contact.responsible", cs.Responsible, "user")
 		}
@@ -359,6 +368,7 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 		c.checkRequired()
 	}
 	m.nSlots = len(c.env.slots)
+	positionsOf(spec).locate(c.probs)
 	m.warnings = c.probs.Warnings()
 	return m, c.probs
 }
@@ -475,7 +485,9 @@ func (c *compiler) source(path string, s *Source) *src {
 	return out
 }
 
-func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType, name, first, last *Source, tags []Source, fields []FieldSpec, when string) {
+// entity compiles an entity; fieldPaths, when given, are the spec paths of
+// fields (else path.fields[i]).
+func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType, name, first, last *Source, tags []Source, fields []FieldSpec, when string, fieldPaths ...string) {
 	ep.path, ep.entity = path, entity
 	ep.when = c.cond(path+".when", when)
 	if name != nil {
@@ -494,7 +506,11 @@ func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType,
 	}
 	seen := map[string]bool{}
 	for i := range fields {
-		fp := c.field(fmt.Sprintf("%s.fields[%d]", path, i), entity, &fields[i])
+		fpath := fmt.Sprintf("%s.fields[%d]", path, i)
+		if i < len(fieldPaths) {
+			fpath = fieldPaths[i]
+		}
+		fp := c.field(fpath, entity, &fields[i], i < len(fieldPaths) && !strings.HasSuffix(fpath, "]"))
 		if fp == nil {
 			continue
 		}
@@ -558,8 +574,9 @@ func entityRU(e amocrm.EntityType) string {
 	return "сделок"
 }
 
-func (c *compiler) field(path string, entity amocrm.EntityType, fs *FieldSpec) *fieldPlan {
-	fp := &fieldPlan{path: path, entity: entity, spec: fs, id: fs.ID, code: fs.Code, enum: fs.Enum, optional: fs.Optional, maxLen: fs.MaxLength}
+// field compiles one field; a shorthand (contact.phone) is its own value.
+func (c *compiler) field(path string, entity amocrm.EntityType, fs *FieldSpec, shorthand bool) *fieldPlan {
+	fp := &fieldPlan{shorthand: shorthand, path: path, entity: entity, spec: fs, id: fs.ID, code: fs.Code, enum: fs.Enum, optional: fs.Optional, maxLen: fs.MaxLength}
 	fp.name = fs.target()
 	targets := 0
 	for _, set := range []bool{fs.ID != 0, fs.Code != "", fs.Name != ""} {
@@ -655,7 +672,11 @@ func (c *compiler) fieldValues(fp *fieldPlan, fs *FieldSpec) {
 	keys, composite := objectKeys(fp.typ)
 	switch {
 	case fs.Value != nil:
-		fp.values = []*src{c.source(path+".value", fs.Value)}
+		vpath := path + ".value"
+		if fp.shorthand {
+			vpath = path
+		}
+		fp.values = []*src{c.source(vpath, fs.Value)}
 	case len(fs.Values) > 0:
 		if !fp.typ.IsMultiple() {
 			c.invalid(path+".values", fmt.Sprintf("поле типа %s принимает одно значение (value)", fp.typ),
@@ -966,11 +987,15 @@ func (c *compiler) resolveRef(path string, ref Ref, what string, rule *rulePlan)
 					}
 				}
 			}
-			msg := ref.String()
 			if u != nil {
-				msg += " (deactivated)"
+				p := problem(CodeUserNotFound, path,
+					T(fmt.Sprintf("пользователь %s отключён в amoCRM", ref), fmt.Sprintf("user %s is deactivated in amoCRM", ref)),
+					T("Выберите активного пользователя или включите этого в amoCRM.", "Pick an active user or activate this one in amoCRM."))
+				p.Suggestions = closest(ref.Name+ref.Email, names, 3)
+				c.add(p)
+				return 0
 			}
-			c.notFound(CodeUserNotFound, path, "пользователь", "user", Ref{Name: msg}, names)
+			c.notFound(CodeUserNotFound, path, "пользователь", "user", ref, names)
 			return 0
 		}
 		return u.ID
@@ -1024,17 +1049,18 @@ func (c *compiler) checkRequired() {
 		}
 		for i := range fields {
 			f := &fields[i]
-			var where string
+			var whereRU, whereEN string
 			if f.IsRequired {
-				where = "всегда / always"
+				whereRU, whereEN = "всегда", "always"
 			}
 			for _, pr := range pairs {
 				if f.RequiredIn(pr.p, pr.s) {
-					where = c.statusName(pr.p, pr.s)
+					whereRU = c.statusName(pr.p, pr.s)
+					whereEN = whereRU
 					break
 				}
 			}
-			if where == "" {
+			if whereRU == "" {
 				continue
 			}
 			mapped, sure := false, false
@@ -1049,14 +1075,14 @@ func (c *compiler) checkRequired() {
 			switch {
 			case !mapped:
 				c.add(problem(CodeRequiredMissing, ep.path+".fields",
-					T(fmt.Sprintf("поле %q обязательно (%s), но не заполняется", f.Name, where),
-						fmt.Sprintf("field %q is required (%s) but is not mapped", f.Name, where)),
+					T(fmt.Sprintf("поле %q обязательно (%s), но не заполняется", f.Name, whereRU),
+						fmt.Sprintf("field %q is required (%s) but is not mapped", f.Name, whereEN)),
 					T("Добавьте это поле в сопоставление или снимите обязательность в amoCRM.",
 						"Map this field or make it optional in amoCRM.")))
 			case !sure:
 				c.add(warning(CodeRequiredOptional, ep.path+".fields",
-					T(fmt.Sprintf("поле %q обязательно (%s), но может остаться пустым (optional/when)", f.Name, where),
-						fmt.Sprintf("field %q is required (%s) but may be left empty (optional/when)", f.Name, where)),
+					T(fmt.Sprintf("поле %q обязательно (%s), но может остаться пустым (optional/when)", f.Name, whereRU),
+						fmt.Sprintf("field %q is required (%s) but may be left empty (optional/when)", f.Name, whereEN)),
 					T("Сделайте значение безусловным или задайте default.", "Make the value unconditional or give a default.")))
 			}
 		}
