@@ -27,6 +27,7 @@ const (
 type Mapper struct {
 	spec   *Spec
 	schema *Schema
+	record *RecordSchema
 	loc    *time.Location
 
 	lead    entityPlan
@@ -50,6 +51,7 @@ type Option func(*compileOptions)
 
 type compileOptions struct {
 	schema *Schema
+	record *RecordSchema
 }
 
 // WithSchema resolves the spec against the account schema while compiling:
@@ -68,7 +70,7 @@ func Compile(spec *Spec, opts ...Option) (*Mapper, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	m, probs := compile(spec, o.schema)
+	m, probs := compileWith(spec, o.schema, o.record)
 	if err := probs.Err(); err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func Validate(m *Mapper, s *Schema) Problems {
 		return Problems{problem(CodeNeedsSchema, "", T("схема аккаунта не задана", "no schema given"),
 			T("Загрузите поля, воронки и пользователей из amoCRM.", "Load fields, pipelines and users from amoCRM."))}
 	}
-	_, probs := compile(m.spec, s)
+	_, probs := compileWith(m.spec, s, m.record)
 	return probs
 }
 
@@ -262,6 +264,7 @@ type routePlan struct {
 type compiler struct {
 	spec   *Spec
 	schema *Schema
+	record *RecordSchema // nil: record paths are not checked
 	env    *compileEnv
 	probs  Problems
 	m      *Mapper
@@ -275,13 +278,15 @@ func (c *compiler) invalid(path, ru, en string) {
 	c.add(problem(CodeSpecInvalid, path, T(ru, en), T("Исправьте описание сопоставления.", "Fix the spec.")))
 }
 
-func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
-	c := &compiler{spec: spec, schema: schema, env: &compileEnv{loc: time.UTC, tables: map[string]*lookupTable{}, slots: map[string]int32{}}}
+func compile(spec *Spec, schema *Schema) (*Mapper, Problems) { return compileWith(spec, schema, nil) }
+
+func compileWith(spec *Spec, schema *Schema, record *RecordSchema) (*Mapper, Problems) {
+	c := &compiler{spec: spec, schema: schema, record: record, env: &compileEnv{loc: time.UTC, tables: map[string]*lookupTable{}, slots: map[string]int32{}}}
 	if spec == nil {
 		c.invalid("", "описание сопоставления пустое", "spec is nil")
 		return nil, c.probs
 	}
-	m := &Mapper{spec: spec, schema: schema}
+	m := &Mapper{spec: spec, schema: schema, record: record}
 	c.m = m
 	if spec.Version != 0 && spec.Version != 1 {
 		c.invalid("version", fmt.Sprintf("неизвестная версия %d (поддерживается 1)", spec.Version),
@@ -431,7 +436,25 @@ func (c *compiler) cond(path, expr string) *Condition {
 		c.add(problem(CodeTemplateSyntax, path, syntaxText(err), templateRemedy))
 		return nil
 	}
+	cnd.root.eachPath(func(p string, pos int) { c.checkPath(path, p, pos+1) })
 	return cnd
+}
+
+// checkPath reports a record path the RecordSchema does not have; col is
+// its 1-based column in a template or condition (0 for from:).
+func (c *compiler) checkPath(path, recPath string, col int) {
+	if c.record == nil || !validPath(recPath) || c.record.Has(recPath) {
+		return
+	}
+	msg := T(fmt.Sprintf("в записи нет пути %q", recPath), fmt.Sprintf("the record has no path %q", recPath))
+	if col > 0 {
+		msg = T(fmt.Sprintf("в записи нет пути %q (столбец %d)", recPath, col), fmt.Sprintf("the record has no path %q (col %d)", recPath, col))
+	}
+	p := problem(CodeUnknownPath, path, msg,
+		T("Исправьте путь: он должен быть полем записи (например, sender.username); свои ключи добавьте в RecordSchema.",
+			"Fix the path: it must be a field of the record (sender.username, say); add keys of your own to the RecordSchema."))
+	p.Suggestions = c.record.suggest(recPath)
+	c.add(p)
 }
 
 func validPath(p string) bool {
@@ -456,6 +479,7 @@ func (c *compiler) source(path string, s *Source) *src {
 		}
 		out.isPath, out.recPath = true, s.From
 		out.slot = c.env.slot(s.From)
+		c.checkPath(path+".from", s.From, 0)
 	case s.Const != nil:
 		v, ok := constValue(s.Const)
 		if !ok {
@@ -468,6 +492,7 @@ func (c *compiler) source(path string, s *Source) *src {
 			c.add(problem(CodeTemplateSyntax, path, syntaxText(err), templateRemedy))
 			break
 		}
+		t.eachPath(func(p string, pos int) { c.checkPath(path, p, pos+1) })
 		if t.isConst() {
 			out.cnst = strValue(t.constText())
 			out.cnst.raw = out.cnst.s

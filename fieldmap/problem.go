@@ -55,6 +55,7 @@ const (
 	CodeTemplateSyntax Code = "template_syntax" // a {{…}} template or a when condition does not parse
 	CodeUnknownType    Code = "unknown_type"    // a field type fieldmap cannot convert to
 	CodeNeedsSchema    Code = "needs_schema"    // a target by name (or without a type) needs a Schema to resolve
+	CodeUnknownPath    Code = "unknown_path"    // a record path is not in the RecordSchema (WithRecordSchema)
 )
 
 // Problem codes found by Validate against the live account schema.

@@ -44,6 +44,7 @@ type operand struct {
 	isPath bool
 	slot   int32 // memo slot of path for reader.lookup (0: none)
 	lit    value
+	pos    int // byte offset in the template, for messages
 }
 
 type call struct {
@@ -515,7 +516,7 @@ func (p *parser) pipeline() (*pipeline, error) {
 	var op operand
 	switch tok.k {
 	case tIdent:
-		op = operand{path: tok.s, isPath: true, slot: p.env.slot(tok.s)}
+		op = operand{path: tok.s, isPath: true, slot: p.env.slot(tok.s), pos: tok.pos}
 	case tString:
 		op = operand{lit: strValue(tok.s)}
 	case tNumber:
@@ -539,7 +540,7 @@ func (p *parser) pipeline() (*pipeline, error) {
 			a := p.peek()
 			switch a.k {
 			case tIdent:
-				args = append(args, operand{path: a.s, isPath: true})
+				args = append(args, operand{path: a.s, isPath: true, pos: a.pos})
 			case tString:
 				args = append(args, operand{lit: strValue(a.s)})
 			case tNumber:
@@ -722,4 +723,38 @@ func upperFirst(s string) string {
 		return s
 	}
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// eachPath calls f with every record path the template reads and its byte
+// offset in the template.
+func (t *Template) eachPath(f func(path string, pos int)) {
+	for _, p := range t.parts {
+		if p.pipe != nil {
+			p.pipe.eachPath(f)
+		}
+	}
+}
+
+func (p *pipeline) eachPath(f func(path string, pos int)) {
+	if p.op.isPath {
+		f(p.op.path, p.op.pos)
+	}
+	for _, c := range p.calls {
+		for i, a := range c.args {
+			if a.isPath && !(c.name == "lookup" && i == 0) { // lookup's bare argument names a table
+				f(a.path, a.pos)
+			}
+		}
+	}
+}
+
+func (n *condNode) eachPath(f func(path string, pos int)) {
+	if n == nil {
+		return
+	}
+	if n.pipe != nil {
+		n.pipe.eachPath(f)
+	}
+	n.a.eachPath(f)
+	n.b.eachPath(f)
 }
