@@ -3,6 +3,7 @@ package fieldmap
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -551,6 +552,7 @@ func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType,
 	// search of the entries made so far (the same test as applier.index).
 	for j, fp := range ep.fields {
 		fp.finish()
+		c.checkConsts(fp)
 		fp.unique = true
 		for _, prev := range ep.fields[:j] {
 			if cv := prev.cv(); fp.sameTarget(&cv) {
@@ -817,11 +819,73 @@ func enumNames(f *amocrm.CustomField) []string {
 }
 
 func (c *compiler) enumProblem(fp *fieldPlan, path, v string) {
+	names := enumNames(fp.field)
+	list := optionList(names)
 	p := problem(CodeEnumNotFound, path,
-		T(fmt.Sprintf("в поле %s нет варианта %q", fp.name, v), fmt.Sprintf("field %s has no option %q", fp.name, v)),
+		T(fmt.Sprintf("в поле %s нет варианта %q; варианты: %s", fp.name, v, list),
+			fmt.Sprintf("field %s has no option %q; the options are: %s", fp.name, v, list)),
 		T("Выберите существующий вариант или добавьте его в поле в amoCRM.", "Pick an existing option or add it to the field in amoCRM."))
-	p.Suggestions = closest(v, enumNames(fp.field), 3)
+	p.Suggestions = closest(v, names, 3)
 	c.add(p)
+}
+
+// maxListedOptions bounds the options an enum problem lists.
+const maxListedOptions = 30
+
+// optionList quotes the options of a field for a message.
+func optionList(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i == maxListedOptions {
+			fmt.Fprintf(&b, ", … (+%d)", len(names)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(n))
+	}
+	return b.String()
+}
+
+// checkConsts converts the constant values of a field (and the values of
+// the lookup tables it uses) the way Apply will, so that a constant that
+// does not fit the field type ("abc" for a number, a bad date, a bad
+// phone) fails Compile instead of every Apply. Options of select-like
+// fields with a schema are checked by checkEnumConst, with the options
+// listed.
+func (c *compiler) checkConsts(fp *fieldPlan) {
+	if fp.conv == convUnknown || fp.composite || (fp.conv == convEnum && fp.field != nil) {
+		return
+	}
+	a := &applier{m: c.m, dry: true, res: &Result{}}
+	check := func(s *src, v value, path string) {
+		if v.isEmpty() {
+			return
+		}
+		if _, e := a.convertScalar(fp, s, v, nil); e != nil {
+			c.add(problem(e.code, path, e.msg,
+				T("Исправьте константу: значение должно подходить к типу поля.", "Fix the constant: the value must fit the field type.")))
+		}
+	}
+	for _, s := range fp.values {
+		if !s.isPath && s.tmpl == nil && s.table == nil {
+			check(s, s.cnst, s.path)
+		}
+		if s.table != nil {
+			keys := make([]string, 0, len(s.table.exact))
+			for k := range s.table.exact {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				check(s, s.table.exact[k], "lookups."+s.table.name+"."+k)
+			}
+			if s.table.fallback != nil {
+				check(s, *s.table.fallback, "lookups."+s.table.name+".*")
+			}
+		}
+	}
 }
 
 // checkEnumConst checks constant options and lookup-table results of a
