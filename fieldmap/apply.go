@@ -136,9 +136,12 @@ func (a *applier) failErr(path string, err error) {
 	if errors.As(err, &se) {
 		path, err = se.path, se.err
 	}
-	msg := T("ошибка вычисления: "+err.Error(), "evaluation failed: "+err.Error())
+	var msg Text
 	if errors.As(err, &ee) {
 		msg = ee.msg
+	} else {
+		t := textOf(err)
+		msg = T("ошибка вычисления: "+t.RU, "evaluation failed: "+t.EN)
 	}
 	a.fail(problem(CodeBadValue, path, msg, T("Проверьте данные сообщения или шаблон (например, добавьте default).",
 		"Check the record data or the template (for example, add a default).")))

@@ -3,6 +3,7 @@ package fieldmap
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ const (
 type Mapper struct {
 	spec   *Spec
 	schema *Schema
+	record *RecordSchema
 	loc    *time.Location
 
 	lead    entityPlan
@@ -50,6 +52,7 @@ type Option func(*compileOptions)
 
 type compileOptions struct {
 	schema *Schema
+	record *RecordSchema
 }
 
 // WithSchema resolves the spec against the account schema while compiling:
@@ -68,7 +71,7 @@ func Compile(spec *Spec, opts ...Option) (*Mapper, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	m, probs := compile(spec, o.schema)
+	m, probs := compileWith(spec, o.schema, o.record)
 	if err := probs.Err(); err != nil {
 		return nil, err
 	}
@@ -110,7 +113,7 @@ func Validate(m *Mapper, s *Schema) Problems {
 		return Problems{problem(CodeNeedsSchema, "", T("схема аккаунта не задана", "no schema given"),
 			T("Загрузите поля, воронки и пользователей из amoCRM.", "Load fields, pipelines and users from amoCRM."))}
 	}
-	_, probs := compile(m.spec, s)
+	_, probs := compileWith(m.spec, s, m.record)
 	return probs
 }
 
@@ -170,6 +173,8 @@ type fieldPlan struct {
 	when     *Condition
 	optional bool
 	maxLen   int
+	// shorthand: contact.phone or contact.email, whose value is at path
+	shorthand bool
 
 	// Decided once by finish (Compile), so that Apply does not switch on
 	// the type string for every value.
@@ -260,6 +265,7 @@ type routePlan struct {
 type compiler struct {
 	spec   *Spec
 	schema *Schema
+	record *RecordSchema // nil: record paths are not checked
 	env    *compileEnv
 	probs  Problems
 	m      *Mapper
@@ -273,13 +279,15 @@ func (c *compiler) invalid(path, ru, en string) {
 	c.add(problem(CodeSpecInvalid, path, T(ru, en), T("Исправьте описание сопоставления.", "Fix the spec.")))
 }
 
-func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
-	c := &compiler{spec: spec, schema: schema, env: &compileEnv{loc: time.UTC, tables: map[string]*lookupTable{}, slots: map[string]int32{}}}
+func compile(spec *Spec, schema *Schema) (*Mapper, Problems) { return compileWith(spec, schema, nil) }
+
+func compileWith(spec *Spec, schema *Schema, record *RecordSchema) (*Mapper, Problems) {
+	c := &compiler{spec: spec, schema: schema, record: record, env: &compileEnv{loc: time.UTC, tables: map[string]*lookupTable{}, slots: map[string]int32{}}}
 	if spec == nil {
 		c.invalid("", "описание сопоставления пустое", "spec is nil")
 		return nil, c.probs
 	}
-	m := &Mapper{spec: spec, schema: schema}
+	m := &Mapper{spec: spec, schema: schema, record: record}
 	c.m = m
 	if spec.Version != 0 && spec.Version != 1 {
 		c.invalid("version", fmt.Sprintf("неизвестная версия %d (поддерживается 1)", spec.Version),
@@ -288,7 +296,8 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 	if spec.Timezone != "" {
 		loc, err := parseZone(spec.Timezone)
 		if err != nil {
-			c.invalid("timezone", "неизвестный часовой пояс: "+err.Error(), err.Error())
+			t := textOf(err)
+			c.invalid("timezone", t.RU, t.EN)
 		} else {
 			c.env.loc = loc
 		}
@@ -309,17 +318,23 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 		cs := spec.Contact
 		ep := &entityPlan{}
 		fields := cs.Fields
+		var paths []string // of the shorthands: contact.phone, not the fields[i] they become
 		if cs.Phone != nil || cs.Email != nil {
 			fields = make([]FieldSpec, 0, len(cs.Fields)+2)
 			if cs.Phone != nil {
 				fields = append(fields, FieldSpec{Code: amocrm.FieldCodePhone, Value: cs.Phone, Enum: amocrm.EnumCodeMobile, Optional: true})
+				paths = append(paths, "contact.phone")
 			}
 			if cs.Email != nil {
 				fields = append(fields, FieldSpec{Code: amocrm.FieldCodeEmail, Value: cs.Email, Enum: amocrm.EnumCodeWork, Optional: true})
+				paths = append(paths, "contact.email")
+			}
+			for i := range cs.Fields {
+				paths = append(paths, fmt.Sprintf("contact.fields[%d]", i))
 			}
 			fields = append(fields, cs.Fields...)
 		}
-		c.entity(ep, "contact", amocrm.EntityContacts, cs.Name, cs.FirstName, cs.LastName, cs.Tags, fields, cs.When)
+		c.entity(ep, "contact", amocrm.EntityContacts, cs.Name, cs.FirstName, cs.LastName, cs.Tags, fields, cs.When, paths...)
 		if len(cs.Responsible) > 0 {
 			ep.ownResp, ep.resp = true, c.routes("contact.responsible", cs.Responsible, "user")
 		}
@@ -359,6 +374,7 @@ func compile(spec *Spec, schema *Schema) (*Mapper, Problems) {
 		c.checkRequired()
 	}
 	m.nSlots = len(c.env.slots)
+	positionsOf(spec).locate(c.probs)
 	m.warnings = c.probs.Warnings()
 	return m, c.probs
 }
@@ -421,7 +437,25 @@ func (c *compiler) cond(path, expr string) *Condition {
 		c.add(problem(CodeTemplateSyntax, path, syntaxText(err), templateRemedy))
 		return nil
 	}
+	cnd.root.eachPath(func(p string, pos int) { c.checkPath(path, p, pos+1) })
 	return cnd
+}
+
+// checkPath reports a record path the RecordSchema does not have; col is
+// its 1-based column in a template or condition (0 for from:).
+func (c *compiler) checkPath(path, recPath string, col int) {
+	if c.record == nil || !validPath(recPath) || c.record.Has(recPath) {
+		return
+	}
+	msg := T(fmt.Sprintf("в записи нет пути %q", recPath), fmt.Sprintf("the record has no path %q", recPath))
+	if col > 0 {
+		msg = T(fmt.Sprintf("в записи нет пути %q (столбец %d)", recPath, col), fmt.Sprintf("the record has no path %q (col %d)", recPath, col))
+	}
+	p := problem(CodeUnknownPath, path, msg,
+		T("Исправьте путь: он должен быть полем записи (например, sender.username); свои ключи добавьте в RecordSchema.",
+			"Fix the path: it must be a field of the record (sender.username, say); add keys of your own to the RecordSchema."))
+	p.Suggestions = c.record.suggest(recPath)
+	c.add(p)
 }
 
 func validPath(p string) bool {
@@ -446,6 +480,7 @@ func (c *compiler) source(path string, s *Source) *src {
 		}
 		out.isPath, out.recPath = true, s.From
 		out.slot = c.env.slot(s.From)
+		c.checkPath(path+".from", s.From, 0)
 	case s.Const != nil:
 		v, ok := constValue(s.Const)
 		if !ok {
@@ -458,6 +493,7 @@ func (c *compiler) source(path string, s *Source) *src {
 			c.add(problem(CodeTemplateSyntax, path, syntaxText(err), templateRemedy))
 			break
 		}
+		t.eachPath(func(p string, pos int) { c.checkPath(path, p, pos+1) })
 		if t.isConst() {
 			out.cnst = strValue(t.constText())
 			out.cnst.raw = out.cnst.s
@@ -475,7 +511,9 @@ func (c *compiler) source(path string, s *Source) *src {
 	return out
 }
 
-func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType, name, first, last *Source, tags []Source, fields []FieldSpec, when string) {
+// entity compiles an entity; fieldPaths, when given, are the spec paths of
+// fields (else path.fields[i]).
+func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType, name, first, last *Source, tags []Source, fields []FieldSpec, when string, fieldPaths ...string) {
 	ep.path, ep.entity = path, entity
 	ep.when = c.cond(path+".when", when)
 	if name != nil {
@@ -494,7 +532,11 @@ func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType,
 	}
 	seen := map[string]bool{}
 	for i := range fields {
-		fp := c.field(fmt.Sprintf("%s.fields[%d]", path, i), entity, &fields[i])
+		fpath := fmt.Sprintf("%s.fields[%d]", path, i)
+		if i < len(fieldPaths) {
+			fpath = fieldPaths[i]
+		}
+		fp := c.field(fpath, entity, &fields[i], i < len(fieldPaths) && !strings.HasSuffix(fpath, "]"))
 		if fp == nil {
 			continue
 		}
@@ -510,6 +552,7 @@ func (c *compiler) entity(ep *entityPlan, path string, entity amocrm.EntityType,
 	// search of the entries made so far (the same test as applier.index).
 	for j, fp := range ep.fields {
 		fp.finish()
+		c.checkConsts(fp)
 		fp.unique = true
 		for _, prev := range ep.fields[:j] {
 			if cv := prev.cv(); fp.sameTarget(&cv) {
@@ -558,8 +601,9 @@ func entityRU(e amocrm.EntityType) string {
 	return "сделок"
 }
 
-func (c *compiler) field(path string, entity amocrm.EntityType, fs *FieldSpec) *fieldPlan {
-	fp := &fieldPlan{path: path, entity: entity, spec: fs, id: fs.ID, code: fs.Code, enum: fs.Enum, optional: fs.Optional, maxLen: fs.MaxLength}
+// field compiles one field; a shorthand (contact.phone) is its own value.
+func (c *compiler) field(path string, entity amocrm.EntityType, fs *FieldSpec, shorthand bool) *fieldPlan {
+	fp := &fieldPlan{shorthand: shorthand, path: path, entity: entity, spec: fs, id: fs.ID, code: fs.Code, enum: fs.Enum, optional: fs.Optional, maxLen: fs.MaxLength}
 	fp.name = fs.target()
 	targets := 0
 	for _, set := range []bool{fs.ID != 0, fs.Code != "", fs.Name != ""} {
@@ -655,7 +699,11 @@ func (c *compiler) fieldValues(fp *fieldPlan, fs *FieldSpec) {
 	keys, composite := objectKeys(fp.typ)
 	switch {
 	case fs.Value != nil:
-		fp.values = []*src{c.source(path+".value", fs.Value)}
+		vpath := path + ".value"
+		if fp.shorthand {
+			vpath = path
+		}
+		fp.values = []*src{c.source(vpath, fs.Value)}
 	case len(fs.Values) > 0:
 		if !fp.typ.IsMultiple() {
 			c.invalid(path+".values", fmt.Sprintf("поле типа %s принимает одно значение (value)", fp.typ),
@@ -771,11 +819,73 @@ func enumNames(f *amocrm.CustomField) []string {
 }
 
 func (c *compiler) enumProblem(fp *fieldPlan, path, v string) {
+	names := enumNames(fp.field)
+	list := optionList(names)
 	p := problem(CodeEnumNotFound, path,
-		T(fmt.Sprintf("в поле %s нет варианта %q", fp.name, v), fmt.Sprintf("field %s has no option %q", fp.name, v)),
+		T(fmt.Sprintf("в поле %s нет варианта %q; варианты: %s", fp.name, v, list),
+			fmt.Sprintf("field %s has no option %q; the options are: %s", fp.name, v, list)),
 		T("Выберите существующий вариант или добавьте его в поле в amoCRM.", "Pick an existing option or add it to the field in amoCRM."))
-	p.Suggestions = closest(v, enumNames(fp.field), 3)
+	p.Suggestions = closest(v, names, 3)
 	c.add(p)
+}
+
+// maxListedOptions bounds the options an enum problem lists.
+const maxListedOptions = 30
+
+// optionList quotes the options of a field for a message.
+func optionList(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i == maxListedOptions {
+			fmt.Fprintf(&b, ", … (+%d)", len(names)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(n))
+	}
+	return b.String()
+}
+
+// checkConsts converts the constant values of a field (and the values of
+// the lookup tables it uses) the way Apply will, so that a constant that
+// does not fit the field type ("abc" for a number, a bad date, a bad
+// phone) fails Compile instead of every Apply. Options of select-like
+// fields with a schema are checked by checkEnumConst, with the options
+// listed.
+func (c *compiler) checkConsts(fp *fieldPlan) {
+	if fp.conv == convUnknown || fp.composite || (fp.conv == convEnum && fp.field != nil) {
+		return
+	}
+	a := &applier{m: c.m, dry: true, res: &Result{}}
+	check := func(s *src, v value, path string) {
+		if v.isEmpty() {
+			return
+		}
+		if _, e := a.convertScalar(fp, s, v, nil); e != nil {
+			c.add(problem(e.code, path, e.msg,
+				T("Исправьте константу: значение должно подходить к типу поля.", "Fix the constant: the value must fit the field type.")))
+		}
+	}
+	for _, s := range fp.values {
+		if !s.isPath && s.tmpl == nil && s.table == nil {
+			check(s, s.cnst, s.path)
+		}
+		if s.table != nil {
+			keys := make([]string, 0, len(s.table.exact))
+			for k := range s.table.exact {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				check(s, s.table.exact[k], "lookups."+s.table.name+"."+k)
+			}
+			if s.table.fallback != nil {
+				check(s, *s.table.fallback, "lookups."+s.table.name+".*")
+			}
+		}
+	}
 }
 
 // checkEnumConst checks constant options and lookup-table results of a
@@ -966,11 +1076,15 @@ func (c *compiler) resolveRef(path string, ref Ref, what string, rule *rulePlan)
 					}
 				}
 			}
-			msg := ref.String()
 			if u != nil {
-				msg += " (deactivated)"
+				p := problem(CodeUserNotFound, path,
+					T(fmt.Sprintf("пользователь %s отключён в amoCRM", ref), fmt.Sprintf("user %s is deactivated in amoCRM", ref)),
+					T("Выберите активного пользователя или включите этого в amoCRM.", "Pick an active user or activate this one in amoCRM."))
+				p.Suggestions = closest(ref.Name+ref.Email, names, 3)
+				c.add(p)
+				return 0
 			}
-			c.notFound(CodeUserNotFound, path, "пользователь", "user", Ref{Name: msg}, names)
+			c.notFound(CodeUserNotFound, path, "пользователь", "user", ref, names)
 			return 0
 		}
 		return u.ID
@@ -1024,17 +1138,18 @@ func (c *compiler) checkRequired() {
 		}
 		for i := range fields {
 			f := &fields[i]
-			var where string
+			var whereRU, whereEN string
 			if f.IsRequired {
-				where = "всегда / always"
+				whereRU, whereEN = "всегда", "always"
 			}
 			for _, pr := range pairs {
 				if f.RequiredIn(pr.p, pr.s) {
-					where = c.statusName(pr.p, pr.s)
+					whereRU = c.statusName(pr.p, pr.s)
+					whereEN = whereRU
 					break
 				}
 			}
-			if where == "" {
+			if whereRU == "" {
 				continue
 			}
 			mapped, sure := false, false
@@ -1049,14 +1164,14 @@ func (c *compiler) checkRequired() {
 			switch {
 			case !mapped:
 				c.add(problem(CodeRequiredMissing, ep.path+".fields",
-					T(fmt.Sprintf("поле %q обязательно (%s), но не заполняется", f.Name, where),
-						fmt.Sprintf("field %q is required (%s) but is not mapped", f.Name, where)),
+					T(fmt.Sprintf("поле %q обязательно (%s), но не заполняется", f.Name, whereRU),
+						fmt.Sprintf("field %q is required (%s) but is not mapped", f.Name, whereEN)),
 					T("Добавьте это поле в сопоставление или снимите обязательность в amoCRM.",
 						"Map this field or make it optional in amoCRM.")))
 			case !sure:
 				c.add(warning(CodeRequiredOptional, ep.path+".fields",
-					T(fmt.Sprintf("поле %q обязательно (%s), но может остаться пустым (optional/when)", f.Name, where),
-						fmt.Sprintf("field %q is required (%s) but may be left empty (optional/when)", f.Name, where)),
+					T(fmt.Sprintf("поле %q обязательно (%s), но может остаться пустым (optional/when)", f.Name, whereRU),
+						fmt.Sprintf("field %q is required (%s) but may be left empty (optional/when)", f.Name, whereEN)),
 					T("Сделайте значение безусловным или задайте default.", "Make the value unconditional or give a default.")))
 			}
 		}

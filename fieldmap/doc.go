@@ -14,13 +14,34 @@
 //
 // # Quick start
 //
-//	spec, err := fieldmap.LoadSpec("mapping.yaml")     // or ParseSpec(data, fieldmap.FormatJSON)
-//	schema := ...                                       // fields, pipelines, users (see SchemaCache)
-//	m, err := fieldmap.Compile(spec, fieldmap.WithSchema(schema)) // once; an *Error lists every problem
-//	rec, err := fieldmap.StructRecord(msg)              // once per message (or a MapRecord / Record of your own)
-//	res, err := m.Apply(rec)                            // many times, concurrently, no I/O
+// These steps run as the package example (func Example in example_test.go,
+// with a saved schema and a chatter.Message):
+//
+//	spec, err := fieldmap.LoadSpec("mapping.yaml")           // or ParseSpec(data, fieldmap.FormatJSON)
+//	cache := fieldmap.NewSchemaCache(fieldmap.FetchSchema(client), fieldmap.SchemaCacheConfig{})
+//	schema, _, err := cache.Get(ctx)                          // fields, pipelines, users
+//	records := fieldmap.RecordSchemaOf(chatter.Message{}).With("sender.name")
+//	m, err := fieldmap.Compile(spec, fieldmap.WithSchema(schema), fieldmap.WithRecordSchema(records)) // once
+//	rec, err := fieldmap.StructRecord(msg)                    // once per message (or a MapRecord / Record of your own)
+//	res, err := m.Apply(rec)                                  // many times, concurrently, no I/O
 //	results, _, err := client.Leads.CreateComplex(ctx, []*amocrm.ComplexLead{&res.Lead})
 //	// then add res.Note to the lead (res.Note.EntityID = results[0].ID)
+//
+// Compile's error is an *Error listing every problem. Each problem of a
+// spec from ParseSpec or LoadSpec carries the Line and Column where it is
+// written (YAML and JSON alike), and its Message and Remedy in Russian and
+// in English, each in one language.
+//
+// WithRecordSchema checks every record path of the spec (from:, and the
+// paths in templates and conditions) against the shape of the records, so
+// that a typo such as sendr.first_name fails Compile with the closest
+// paths suggested instead of mapping empty values: RecordSchemaOf derives
+// the paths from a record type's JSON names (a chatter.Message; add
+// "sender.name", which amocrmsink.MessageRecord computes), NewRecordSchema
+// declares them for other records. Dynamic parts stay open: maps, interface
+// values and raw JSON (a Message's raw) allow any path below them, and a
+// declared "extra.*" does the same. Without a record schema paths are not
+// checked.
 //
 // In a hot loop that sends each result before mapping the next record,
 // reuse one Result per goroutine with ApplyInto: the same mapping without
@@ -37,7 +58,10 @@
 // and routing by id; Validate(m, schema) then checks it later. Compiled with a
 // schema, names resolve to ids, option texts to enum ids, and Validate's
 // checks run at compile time (errors fail Compile, warnings are in
-// Mapper.Warnings). When amoCRM rejects a delivery with a field error, tell
+// Mapper.Warnings). Constants are converted to their field's type at
+// compile time whenever the type is known (from the schema or declared):
+// "abc" for a numeric field, a bad date or an option the field does not
+// have (the error lists the options) fail Compile, not every Apply. When amoCRM rejects a delivery with a field error, tell
 // the SchemaCache (ReportError) and recompile when Get returns a new version.
 //
 // # Spec

@@ -1,11 +1,14 @@
 package fieldmap_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/chatterhq/sdk/amocrm"
+	"github.com/chatterhq/sdk/chatter"
 	"github.com/chatterhq/sdk/fieldmap"
 )
 
@@ -211,4 +214,78 @@ func ExampleMapper_ApplyInto() {
 	// Output:
 	// "Пётр: Срочно нужен опт, бюджет 150…" status 112 responsible 501 fields 2 contact true note true
 	// "anna: Добрый день" status 111 responsible 502 fields 1 contact false note true
+}
+
+// The quick start of the package documentation, runnable: load a spec,
+// get the account schema, compile once against the schema and the shape of
+// a chatter.Message, then map each message.
+func Example() {
+	spec, err := fieldmap.LoadSpec("testdata/spec.yaml") // or ParseSpec(data, fieldmap.FormatJSON)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// The account schema: fields, pipelines and users. With a live account
+	// the fetch is fieldmap.FetchSchema(client); here it reads a saved one.
+	cache := fieldmap.NewSchemaCache(func(context.Context) (*fieldmap.Schema, error) { return schema(), nil },
+		fieldmap.SchemaCacheConfig{TTL: 10 * time.Minute})
+	sch, _, err := cache.Get(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// Once: an *Error lists every problem, each with its line and column in
+	// mapping.yaml. The record schema catches a mistyped message path.
+	records := fieldmap.RecordSchemaOf(chatter.Message{}).With("sender.name")
+	m, err := fieldmap.Compile(spec, fieldmap.WithSchema(sch), fieldmap.WithRecordSchema(records))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// Per message (amocrmsink.NewMessageRecord(msg) reads the same paths
+	// without marshalling).
+	msg := &chatter.Message{
+		Workspace: "acme",
+		Key:       chatter.Key{Source: chatter.SourceBot, Account: "42", ChatID: -1001, MessageID: 7},
+		Chat:      chatter.Chat{ID: -1001, Type: "supergroup", Title: "Продажи B2B"},
+		Sender:    chatter.Sender{ID: 123456789, Username: "ivanov", FirstName: "Пётр", LastName: "Иванов", Phone: "8 (916) 123-45-67"},
+		Text:      "Срочно нужен опт, Москва, бюджет 150 тыс.",
+		Time:      time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC),
+		Link:      "https://t.me/c/1001/7",
+	}
+	rec, err := fieldmap.StructRecord(msg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := m.Apply(rec) // many times, concurrently, no I/O
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// then: client.Leads.CreateComplex(ctx, []*amocrm.ComplexLead{&res.Lead}),
+	// and res.Note with EntityID set to the new lead's id.
+	l := res.Lead.Lead
+	fmt.Println(l.Name)
+	fmt.Println("pipeline", l.PipelineID, "status", l.StatusID, "responsible", l.ResponsibleUserID, "price", l.Price)
+	fmt.Println("lead fields", len(l.CustomFieldsValues), "contact", res.Lead.Contact.Name, res.Lead.Contact.Phones())
+	fmt.Println("company", res.Lead.Company.Name)
+
+	// A typo in a path is found when compiling, not as empty values later.
+	bad, _ := fieldmap.ParseSpec([]byte("lead:\n  name: '{{ sendr.first_name }}'\n"), fieldmap.FormatYAML)
+	_, err = fieldmap.Compile(bad, fieldmap.WithRecordSchema(records))
+	for _, p := range fieldmap.ProblemsOf(err) {
+		fmt.Println(p.Line, p.Column, p.Code, p.Suggestions[0])
+		fmt.Println(p.Message.RU)
+	}
+	// Output:
+	// Пётр: Срочно нужен опт, Москва, бюджет 150 ты…
+	// pipeline 12 status 122 responsible 501 price 150000
+	// lead fields 6 contact Пётр Иванов [+79161234567]
+	// company Продажи B2B
+	// 2 9 unknown_path sender.first_name
+	// в записи нет пути "sendr.first_name" (столбец 4)
 }

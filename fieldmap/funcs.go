@@ -24,11 +24,11 @@ func arity(name string, args []operand, lo, hi int) error {
 	if len(args) < lo || len(args) > hi {
 		switch {
 		case lo == hi:
-			return fmt.Errorf("%s takes %d argument(s), got %d", name, lo, len(args))
+			return errT("%[1]s: нужно аргументов: %[2]d, передано: %[3]d", "%[1]s takes %[2]d argument(s), got %[3]d", name, lo, len(args))
 		case hi > 100:
-			return fmt.Errorf("%s takes at least %d argument(s), got %d", name, lo, len(args))
+			return errT("%[1]s: нужно аргументов: не меньше %[2]d, передано: %[3]d", "%[1]s takes at least %[2]d argument(s), got %[3]d", name, lo, len(args))
 		default:
-			return fmt.Errorf("%s takes %d to %d arguments, got %d", name, lo, hi, len(args))
+			return errT("%[1]s: нужно аргументов: от %[2]d до %[3]d, передано: %[4]d", "%[1]s takes %[2]d to %[3]d arguments, got %[4]d", name, lo, hi, len(args))
 		}
 	}
 	return nil
@@ -36,14 +36,14 @@ func arity(name string, args []operand, lo, hi int) error {
 
 func litString(name string, a operand) (string, error) {
 	if a.isPath || a.lit.k != kString {
-		return "", fmt.Errorf("%s: argument must be a quoted string", name)
+		return "", errT("%s: аргумент должен быть строкой в кавычках", "%s: argument must be a quoted string", name)
 	}
 	return a.lit.s, nil
 }
 
 func litInt(name string, a operand) (int, error) {
 	if a.isPath || a.lit.k != kNumber || a.lit.f != math.Trunc(a.lit.f) || a.lit.f < 0 || a.lit.f > 1e6 {
-		return 0, fmt.Errorf("%s: argument must be a whole number", name)
+		return 0, errT("%s: аргумент должен быть целым числом", "%s: argument must be a whole number", name)
 	}
 	return int(a.lit.f), nil
 }
@@ -77,14 +77,14 @@ func parseZone(s string) (*time.Location, error) {
 			t, err = time.Parse("-0700", s)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bad zone offset %q (want +03:00)", s)
+			return nil, errT("неверное смещение часового пояса %q (пример: +03:00)", "bad zone offset %q (want +03:00)", s)
 		}
 		_, off := t.Zone()
 		return time.FixedZone(s, off), nil
 	}
 	loc, err := time.LoadLocation(s)
 	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q", s)
+		return nil, errT("неизвестный часовой пояс %q", "unknown time zone %q", s)
 	}
 	return loc, nil
 }
@@ -103,7 +103,7 @@ const (
 
 func newCall(name string, pos int, args []operand, env *compileEnv) (call, error) {
 	c := call{name: name, args: args, pos: pos}
-	fail := func(err error) (call, error) { return call{}, fmt.Errorf("col %d: %v", pos+1, err) }
+	fail := func(err error) (call, error) { return call{}, atCol(pos+1, err) }
 	var err error
 	switch name {
 	case "trim", "lower", "upper", "capitalize", "unix", "number", "phone", "email", "first", "len", "empty", "not",
@@ -133,7 +133,7 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 				return fail(err)
 			}
 			if runeLen(c.s) >= c.n {
-				return fail(fmt.Errorf("truncate: suffix is not shorter than the length"))
+				return fail(errT("truncate: окончание не короче длины", "truncate: suffix is not shorter than the length"))
 			}
 		}
 		c.fn = fnTruncate
@@ -187,7 +187,7 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 			return fail(err)
 		}
 		if c.s == "" {
-			return fail(fmt.Errorf("replace: the text to replace is empty"))
+			return fail(errT("replace: заменяемый текст пуст", "replace: the text to replace is empty"))
 		}
 		if c.s2, err = litString(name, args[1]); err != nil {
 			return fail(err)
@@ -208,7 +208,7 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 		}
 		c.s = namedLayout(layout)
 		if !strings.ContainsAny(c.s, "0123456789") {
-			return fail(fmt.Errorf("date: %q is not a layout (use date, datetime, time, iso, rfc3339 or a Go layout such as 02.01.2006)", layout))
+			return fail(errT("date: %q — не формат (используйте date, datetime, time, iso, rfc3339 или формат Go, например 02.01.2006)", "date: %q is not a layout (use date, datetime, time, iso, rfc3339 or a Go layout such as 02.01.2006)", layout))
 		}
 		c.loc = env.loc
 		if len(args) == 2 {
@@ -301,7 +301,7 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 			return fail(err)
 		}
 		if c.re, err = env.regexp(expr); err != nil {
-			return fail(fmt.Errorf("%s: bad regular expression: %v", name, err))
+			return fail(errS(fmt.Sprintf("%s: неверное регулярное выражение %q", name, expr), fmt.Sprintf("%s: bad regular expression: %v", name, err)))
 		}
 		if name == "matches" {
 			c.fn = func(c *call, in value, _ Record) (value, error) { return boolValue(c.re.MatchString(in.text())), nil }
@@ -313,7 +313,7 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 				return fail(err)
 			}
 			if c.n > c.re.NumSubexp() {
-				return fail(fmt.Errorf("match: the expression has no group %d", c.n))
+				return fail(errT("match: в выражении нет группы %d", "match: the expression has no group %d", c.n))
 			}
 		} else if c.re.NumSubexp() > 0 {
 			c.n = 1
@@ -331,11 +331,11 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 		} else if args[0].isPath {
 			tname = args[0].path // lookup cities  (bare table name)
 		} else {
-			return fail(fmt.Errorf("lookup: argument must be a table name"))
+			return fail(errT("lookup: аргумент должен быть именем таблицы", "lookup: argument must be a table name"))
 		}
 		c.table = env.tables[tname]
 		if c.table == nil {
-			return fail(fmt.Errorf("lookup: no table %q in the spec's lookups", tname))
+			return fail(errT("lookup: нет таблицы %q в lookups", "lookup: no table %q in the spec's lookups", tname))
 		}
 		c.fn = fnLookup
 	case "eq", "ieq", "ne", "contains", "icontains", "prefix", "suffix":
@@ -367,7 +367,7 @@ func newCall(name string, pos int, args []operand, env *compileEnv) (call, error
 	case "not":
 		c.fn = func(_ *call, in value, _ Record) (value, error) { return boolValue(!in.truthy()), nil }
 	default:
-		return fail(fmt.Errorf("unknown function %q (known: %s)", name, strings.Join(closest(name, FuncNames(), 3), ", ")))
+		return fail(errT("неизвестная функция %q (похожие: %s)", "unknown function %q (known: %s)", name, strings.Join(closest(name, FuncNames(), 3), ", ")))
 	}
 	return c, nil
 }

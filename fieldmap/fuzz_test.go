@@ -21,11 +21,21 @@ func FuzzParseSpec(f *testing.F) {
 	f.Add([]byte(`{"lead":{"name":{"const":1},"fields":[{"id":1,"type":"items","objects":[{"sku":"a"}]}]}}`))
 	f.Add([]byte("&a [*a, *a]"))
 	f.Add([]byte("lookups: {t: {1: 2, '*': x}}\nlead: {name: '{{ a | lookup t }}'}"))
+	// the positioned trees: merge keys and aliases, JSON syntax errors, bad keys
+	f.Add([]byte("base: &b {name: x}\nlead:\n  <<: *b\n  tags: [*b]\n"))
+	f.Add([]byte("lead:\n  name: x\n   bad: 1\n"))
+	f.Add([]byte("{\"lead\": {\"name\": \"Привет\",, \"nam\": 1}}"))
+	f.Add([]byte("{\"lead\": {\"name\": \"x\", \"fields\": [{\"id\": 1, \"type\": \"text\", \"max_length\": \"a\"}]}} {}"))
+	f.Add([]byte("lead: {name: x, responsible: {round_robin: [1, -5]}, pipeline: {id: 1, foo: 2}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		spec, err := ParseSpec(data, FormatAuto)
 		if err != nil {
-			if ProblemsOf(err) == nil {
+			ps := ProblemsOf(err)
+			if ps == nil {
 				t.Fatalf("ParseSpec error is not an *Error: %v", err)
+			}
+			if len(data) <= MaxSpecBytes && (ps[0].Line < 1 || ps[0].Column < 1) {
+				t.Fatalf("ParseSpec problem without a position: %v", err)
 			}
 			return
 		}

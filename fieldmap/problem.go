@@ -55,6 +55,7 @@ const (
 	CodeTemplateSyntax Code = "template_syntax" // a {{…}} template or a when condition does not parse
 	CodeUnknownType    Code = "unknown_type"    // a field type fieldmap cannot convert to
 	CodeNeedsSchema    Code = "needs_schema"    // a target by name (or without a type) needs a Schema to resolve
+	CodeUnknownPath    Code = "unknown_path"    // a record path is not in the RecordSchema (WithRecordSchema)
 )
 
 // Problem codes found by Validate against the live account schema.
@@ -97,6 +98,11 @@ type Problem struct {
 	Severity Severity `json:"severity"`
 	// Path points into the spec: "lead.fields[2].value", "lead.status[0]".
 	Path string `json:"path,omitempty"`
+	// Line and Column (1-based; the column in characters) are where the
+	// problem is in the spec's text, for a spec from ParseSpec or LoadSpec
+	// (see Spec.Position); 0 for a spec built in code.
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
 	// Message says what is wrong; Remedy says what to do about it.
 	Message Text `json:"message"`
 	Remedy  Text `json:"remedy,omitzero"`
@@ -109,6 +115,12 @@ type Problem struct {
 func (p Problem) Error() string {
 	var b strings.Builder
 	b.WriteString("fieldmap: ")
+	if p.Line > 0 {
+		b.WriteString(strconv.Itoa(p.Line))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(p.Column))
+		b.WriteString(": ")
+	}
 	if p.Path != "" {
 		b.WriteString(p.Path)
 		b.WriteString(": ")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -175,11 +176,11 @@ func (s *Source) UnmarshalJSON(b []byte) error {
 			n++
 		}
 		if n != 1 {
-			return errors.New("a value needs exactly one of from, const, template")
+			return errS("у значения должно быть ровно одно из: from, const, template", "a value needs exactly one of from, const, template")
 		}
 		return nil
 	case b[0] == '[':
-		return errors.New("a value cannot be a list here (use values: for several)")
+		return errS("значение здесь не может быть списком (для нескольких — values:)", "a value cannot be a list here (use values: for several)")
 	}
 	return decodeNumber(b, &s.Const)
 }
@@ -324,11 +325,11 @@ func (r *Ref) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("a reference is an id, a name or {id|name|email}")
+		return errS("ссылка — это id, имя или {id|name|email}", "a reference is an id, a name or {id|name|email}")
 	}
 	id, err := n.Int64()
 	if err != nil || id <= 0 || id > 1<<53 {
-		return fmt.Errorf("reference id %s is not a positive whole number", n)
+		return errT("id %s в ссылке — не целое положительное число", "reference id %s is not a positive whole number", n)
 	}
 	r.ID = int(id)
 	return nil
@@ -363,14 +364,19 @@ const (
 const MaxSpecBytes = 1 << 20
 
 // ParseSpec decodes a spec from YAML or JSON. Unknown keys, wrong value
-// shapes and syntax errors give an *Error with a CodeSpecSyntax problem;
-// the spec is not compiled (see Compile).
+// shapes and syntax errors give an *Error with a CodeSpecSyntax problem
+// that carries the line and column of the mistake; the spec is not
+// compiled (see Compile). The returned Spec remembers where each of its
+// paths is written (Spec.Position), so that the problems Compile and
+// Validate find carry lines and columns too.
 func ParseSpec(data []byte, format Format) (*Spec, error) {
-	var s Spec
-	if err := parseInto(data, format, &s); err != nil {
+	s := new(Spec)
+	ix, err := parseInto(data, format, s)
+	if err != nil {
 		return nil, err
 	}
-	return &s, nil
+	setPositions(s, ix)
+	return s, nil
 }
 
 // ParseSource decodes one value source (a constant, {from: …},
@@ -379,18 +385,20 @@ func ParseSpec(data []byte, format Format) (*Spec, error) {
 // which value of a spec a ParseSpec problem is about.
 func ParseSource(data []byte, format Format) (*Source, error) {
 	var s Source
-	if err := parseInto(data, format, &s); err != nil {
+	if _, err := parseInto(data, format, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-// parseInto is ParseSpec's decoding: YAML turned into JSON, then a strict
-// JSON decode into v.
-func parseInto(data []byte, format Format, v any) error {
+// parseInto is ParseSpec's decoding: the text becomes a tree that knows
+// where each value is written, the tree JSON, then a strict JSON decode
+// into v. It returns the positions of the paths.
+func parseInto(data []byte, format Format, v any) (*specIndex, error) {
 	if len(data) > MaxSpecBytes {
-		return specSyntax(fmt.Errorf("spec is larger than %d bytes", MaxSpecBytes))
+		return nil, specSyntax(errT("описание сопоставления длиннее %d байт", "spec is larger than %d bytes", MaxSpecBytes), Pos{})
 	}
+	li := newLineIndex(data)
 	trimmed := bytes.TrimSpace(data)
 	if format == FormatAuto {
 		format = FormatYAML
@@ -398,32 +406,63 @@ func parseInto(data []byte, format Format, v any) error {
 			format = FormatJSON
 		}
 	}
+	empty := specSyntax(errS("описание сопоставления пустое", "spec is empty"), Pos{Line: 1, Column: 1})
+	var tree *pnode
 	var js []byte
 	switch format {
 	case FormatJSON:
-		js = trimmed
-	case FormatYAML:
-		var tree any
-		if err := yaml.Unmarshal(data, &tree); err != nil {
-			return specSyntax(err)
+		if len(trimmed) == 0 {
+			return nil, empty
 		}
-		norm, err := yamlToJSON(tree, 0)
+		t, err := jsonTree(data, li)
 		if err != nil {
-			return specSyntax(err)
+			return nil, treeError(err)
 		}
-		if js, err = json.Marshal(norm); err != nil {
-			return specSyntax(err)
+		tree, js = t, trimmed
+	case FormatYAML:
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, yamlSyntax(err, li)
 		}
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+			return nil, empty
+		}
+		var val any
+		if err := doc.Decode(&val); err != nil {
+			return nil, yamlSyntax(err, li)
+		}
+		t, err := yamlTree(doc.Content[0], val, Pos{Line: 1, Column: 1}, 0)
+		if err != nil {
+			return nil, treeError(err)
+		}
+		if js = t.json(); js == nil {
+			return nil, specSyntax(errS("описание сопоставления не переводится в JSON", "spec cannot be encoded as JSON"), t.pos)
+		}
+		tree = t
 	default:
-		return specSyntax(fmt.Errorf("unknown format %q (want yaml or json)", string(format)))
+		return nil, specSyntax(errT("неизвестный формат %q (нужен yaml или json)", "unknown format %q (want yaml or json)", string(format)), Pos{})
 	}
-	if len(js) == 0 || string(js) == "null" {
-		return specSyntax(errors.New("spec is empty"))
+	if tree.kind == 's' && tree.val == nil {
+		return nil, empty
 	}
 	if err := strictDecode(js, v); err != nil {
-		return specSyntax(err)
+		p, ok := where(tree, reflect.TypeOf(v), 0)
+		if !ok {
+			p = tree.pos
+		}
+		return nil, specSyntax(err, p)
 	}
-	return nil
+	ix := &specIndex{pos: map[string]Pos{}}
+	tree.index(ix, "")
+	return ix, nil
+}
+
+func treeError(err error) error {
+	var pe *posError
+	if errors.As(err, &pe) {
+		return specSyntax(pe.err, pe.pos)
+	}
+	return specSyntax(err, Pos{})
 }
 
 // LoadSpec reads a spec file; the format follows the extension (.json,
@@ -443,19 +482,28 @@ func LoadSpec(path string) (*Spec, error) {
 	return ParseSpec(data, f)
 }
 
-func specSyntax(err error) error {
+func specSyntax(err error, at Pos) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "json: ")
-	p := problem(CodeSpecSyntax, "", T("ошибка в описании сопоставления: "+msg, "spec error: "+msg),
+	p := problem(CodeSpecSyntax, "", T("ошибка в описании сопоставления: "+syntaxRU(err), "spec error: "+msg),
 		T("Исправьте YAML/JSON описания сопоставления полей: ключи и формы значений — как в документации.",
 			"Fix the spec YAML/JSON: keys and value shapes as documented."))
+	p.Line, p.Column = at.Line, at.Column
+	if key, ok := unknownFieldKey(msg); ok {
+		p.Suggestions = closest(key, specKeys(), 3)
+	}
+	return &Error{Problems: Problems{p}}
+}
+
+// unknownFieldKey returns the key of encoding/json's unknown field error.
+func unknownFieldKey(msg string) (string, bool) {
 	if i := strings.Index(msg, `unknown field "`); i >= 0 {
 		rest := msg[i+len(`unknown field "`):]
 		if j := strings.IndexByte(rest, '"'); j >= 0 {
-			p.Suggestions = closest(rest[:j], specKeys(), 3)
+			return rest[:j], true
 		}
 	}
-	return &Error{Problems: Problems{p}}
+	return "", false
 }
 
 // specKeys lists every key of the spec schema, for suggestions.
@@ -477,7 +525,7 @@ func strictDecode(b []byte, v any) error {
 		return err
 	}
 	if dec.More() {
-		return errors.New("data after the end of the spec")
+		return errS("данные после конца описания сопоставления", "data after the end of the spec")
 	}
 	return nil
 }
@@ -489,46 +537,3 @@ func decodeNumber(b []byte, dst *any) error {
 }
 
 const maxSpecDepth = 64
-
-// yamlToJSON turns a decoded YAML tree into one json.Marshal accepts: keys
-// become strings.
-func yamlToJSON(v any, depth int) (any, error) {
-	if depth > maxSpecDepth {
-		return nil, errors.New("spec is nested too deeply")
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			n, err := yamlToJSON(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = n
-		}
-		return x, nil
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			n, err := yamlToJSON(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[fmt.Sprint(k)] = n
-		}
-		return m, nil
-	case []any:
-		for i, e := range x {
-			n, err := yamlToJSON(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = n
-		}
-		return x, nil
-	case float64:
-		if x != x || x > 1e308 || x < -1e308 {
-			return nil, fmt.Errorf("number %v is not allowed", x)
-		}
-	}
-	return v, nil
-}

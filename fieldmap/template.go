@@ -44,6 +44,7 @@ type operand struct {
 	isPath bool
 	slot   int32 // memo slot of path for reader.lookup (0: none)
 	lit    value
+	pos    int // byte offset in the template, for messages
 }
 
 type call struct {
@@ -189,7 +190,8 @@ var templateRemedy = T(
 	"Check the template: {{ path | function argument }}; strings in quotes, functions from the documented list.")
 
 func syntaxText(err error) Text {
-	return T("ошибка в шаблоне: "+err.Error(), "template error: "+err.Error())
+	t := textOf(err)
+	return T("ошибка в шаблоне: "+t.RU, "template error: "+t.EN)
 }
 
 // Execute renders the template for rec. A function given a bad value (phone,
@@ -332,7 +334,7 @@ func lexAction(src string, pos int, inAction bool) ([]token, int, error) {
 		}
 		if pos >= len(src) {
 			if inAction {
-				return nil, pos, fmt.Errorf("unclosed {{ (missing }})")
+				return nil, pos, errT("не закрыт {{ (нет }})", "unclosed {{ (missing }})")
 			}
 			return append(toks, token{k: tEOF, pos: pos}), pos, nil
 		}
@@ -341,7 +343,7 @@ func lexAction(src string, pos int, inAction bool) ([]token, int, error) {
 		switch {
 		case c == '}' && strings.HasPrefix(src[pos:], "}}"):
 			if !inAction {
-				return nil, pos, fmt.Errorf("col %d: unexpected }}", pos+1)
+				return nil, pos, atCol(pos+1, errT("лишние }}", "unexpected }}"))
 			}
 			return append(toks, token{k: tClose, pos: pos}), pos + 2, nil
 		case c == '|' && strings.HasPrefix(src[pos:], "||"):
@@ -365,7 +367,7 @@ func lexAction(src string, pos int, inAction bool) ([]token, int, error) {
 		case c == '"' || c == '\'':
 			s, n, err := lexString(src[pos:])
 			if err != nil {
-				return nil, pos, fmt.Errorf("col %d: %v", pos+1, err)
+				return nil, pos, atCol(pos+1, err)
 			}
 			toks = append(toks, token{k: tString, s: s, pos: start})
 			pos += n
@@ -381,12 +383,12 @@ func lexAction(src string, pos int, inAction bool) ([]token, int, error) {
 			}
 			id := src[start:pos]
 			if strings.HasSuffix(id, ".") || strings.Contains(id, "..") {
-				return nil, pos, fmt.Errorf("col %d: bad path %q", start+1, id)
+				return nil, pos, atCol(start+1, errT("неверный путь %q", "bad path %q", id))
 			}
 			toks = append(toks, token{k: tIdent, s: id, pos: start})
 		default:
 			r, _ := utf8.DecodeRuneInString(src[pos:])
-			return nil, pos, fmt.Errorf("col %d: unexpected character %q", pos+1, r)
+			return nil, pos, atCol(pos+1, errT("недопустимый символ %q", "unexpected character %q", r))
 		}
 	}
 }
@@ -424,14 +426,14 @@ func lexString(s string) (string, int, error) {
 			b.WriteByte(c)
 		}
 	}
-	return "", 0, fmt.Errorf("unterminated string")
+	return "", 0, errT("строка не закрыта кавычкой", "unterminated string")
 }
 
 // ---- parser ----
 
 func compileTemplate(src string, env *compileEnv) (*Template, error) {
 	if !utf8.ValidString(src) {
-		return nil, fmt.Errorf("template is not valid UTF-8")
+		return nil, errT("шаблон не в кодировке UTF-8", "template is not valid UTF-8")
 	}
 	t := &Template{src: src}
 	pos := 0
@@ -457,7 +459,7 @@ func compileTemplate(src string, env *compileEnv) (*Template, error) {
 			return nil, err
 		}
 		if p.peek().k != tClose {
-			return nil, fmt.Errorf("col %d: unexpected %s in action", p.peek().pos+1, p.peek().describe())
+			return nil, atCol(p.peek().pos+1, errS(fmt.Sprintf("лишнее %s в {{…}}", p.peek().describe().RU), fmt.Sprintf("unexpected %s in action", p.peek().describe().EN)))
 		}
 		t.parts = append(t.parts, part{pipe: pipe})
 		pos = next
@@ -468,26 +470,30 @@ func compileTemplate(src string, env *compileEnv) (*Template, error) {
 	return t, nil
 }
 
-func (t token) describe() string {
+// describe names the token for messages.
+func (t token) describe() Text {
+	var s string
 	switch t.k {
 	case tEOF:
-		return "end"
+		return T("конец", "end")
 	case tClose:
-		return "}}"
+		s = "}}"
 	case tPipe:
-		return "|"
+		s = "|"
 	case tAnd:
-		return "&&"
+		s = "&&"
 	case tOr:
-		return "||"
+		s = "||"
 	case tNot:
-		return "!"
+		s = "!"
 	case tLParen:
-		return "("
+		s = "("
 	case tRParen:
-		return ")"
+		s = ")"
+	default:
+		s = strconv.Quote(t.s)
 	}
-	return strconv.Quote(t.s)
+	return T(s, s)
 }
 
 type parser struct {
@@ -510,37 +516,37 @@ func (p *parser) pipeline() (*pipeline, error) {
 	var op operand
 	switch tok.k {
 	case tIdent:
-		op = operand{path: tok.s, isPath: true, slot: p.env.slot(tok.s)}
+		op = operand{path: tok.s, isPath: true, slot: p.env.slot(tok.s), pos: tok.pos}
 	case tString:
 		op = operand{lit: strValue(tok.s)}
 	case tNumber:
 		f, err := strconv.ParseFloat(tok.s, 64)
 		if err != nil {
-			return nil, fmt.Errorf("col %d: bad number %q", tok.pos+1, tok.s)
+			return nil, atCol(tok.pos+1, errT("неверное число %q", "bad number %q", tok.s))
 		}
 		op = operand{lit: value{k: kNumber, f: f, s: tok.s}}
 	default:
-		return nil, fmt.Errorf("col %d: expected a path, string or number, got %s", tok.pos+1, tok.describe())
+		return nil, atCol(tok.pos+1, errS("ожидался путь, строка или число, а не "+tok.describe().RU, "expected a path, string or number, got "+tok.describe().EN))
 	}
 	pipe := &pipeline{op: op}
 	for p.peek().k == tPipe {
 		p.next()
 		name := p.next()
 		if name.k != tIdent {
-			return nil, fmt.Errorf("col %d: expected a function name after |, got %s", name.pos+1, name.describe())
+			return nil, atCol(name.pos+1, errS("после | ожидалось имя функции, а не "+name.describe().RU, "expected a function name after |, got "+name.describe().EN))
 		}
 		var args []operand
 		for {
 			a := p.peek()
 			switch a.k {
 			case tIdent:
-				args = append(args, operand{path: a.s, isPath: true})
+				args = append(args, operand{path: a.s, isPath: true, pos: a.pos})
 			case tString:
 				args = append(args, operand{lit: strValue(a.s)})
 			case tNumber:
 				f, err := strconv.ParseFloat(a.s, 64)
 				if err != nil {
-					return nil, fmt.Errorf("col %d: bad number %q", a.pos+1, a.s)
+					return nil, atCol(a.pos+1, errT("неверное число %q", "bad number %q", a.s))
 				}
 				args = append(args, operand{lit: value{k: kNumber, f: f, s: a.s}})
 			default:
@@ -586,14 +592,14 @@ func CompileCondition(src string) (*Condition, error) {
 
 func compileCondition(src string, env *compileEnv) (*Condition, error) {
 	if !utf8.ValidString(src) {
-		return nil, fmt.Errorf("condition is not valid UTF-8")
+		return nil, errT("условие не в кодировке UTF-8", "condition is not valid UTF-8")
 	}
 	s := strings.TrimSpace(src)
 	if strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1 {
 		s = s[2 : len(s)-2]
 	}
 	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("empty condition")
+		return nil, errT("пустое условие", "empty condition")
 	}
 	toks, _, err := lexAction(s, 0, false)
 	if err != nil {
@@ -605,7 +611,7 @@ func compileCondition(src string, env *compileEnv) (*Condition, error) {
 		return nil, err
 	}
 	if p.peek().k != tEOF {
-		return nil, fmt.Errorf("col %d: unexpected %s", p.peek().pos+1, p.peek().describe())
+		return nil, atCol(p.peek().pos+1, errS("лишнее "+p.peek().describe().RU, "unexpected "+p.peek().describe().EN))
 	}
 	return &Condition{src: src, root: root}, nil
 }
@@ -646,7 +652,7 @@ func (p *parser) and(depth int) (*condNode, error) {
 
 func (p *parser) unary(depth int) (*condNode, error) {
 	if depth > maxCondDepth {
-		return nil, fmt.Errorf("condition nested too deeply")
+		return nil, errT("слишком глубокая вложенность условия", "condition nested too deeply")
 	}
 	switch p.peek().k {
 	case tNot:
@@ -663,7 +669,7 @@ func (p *parser) unary(depth int) (*condNode, error) {
 			return nil, err
 		}
 		if p.next().k != tRParen {
-			return nil, fmt.Errorf("col %d: ( without )", open.pos+1)
+			return nil, atCol(open.pos+1, errT("( без )", "( without )"))
 		}
 		return a, nil
 	}
@@ -717,4 +723,38 @@ func upperFirst(s string) string {
 		return s
 	}
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// eachPath calls f with every record path the template reads and its byte
+// offset in the template.
+func (t *Template) eachPath(f func(path string, pos int)) {
+	for _, p := range t.parts {
+		if p.pipe != nil {
+			p.pipe.eachPath(f)
+		}
+	}
+}
+
+func (p *pipeline) eachPath(f func(path string, pos int)) {
+	if p.op.isPath {
+		f(p.op.path, p.op.pos)
+	}
+	for _, c := range p.calls {
+		for i, a := range c.args {
+			if a.isPath && !(c.name == "lookup" && i == 0) { // lookup's bare argument names a table
+				f(a.path, a.pos)
+			}
+		}
+	}
+}
+
+func (n *condNode) eachPath(f func(path string, pos int)) {
+	if n == nil {
+		return
+	}
+	if n.pipe != nil {
+		n.pipe.eachPath(f)
+	}
+	n.a.eachPath(f)
+	n.b.eachPath(f)
 }
