@@ -21,7 +21,11 @@ import (
 // Errors are *Error values: KindCodeInvalid, KindCodeExpired,
 // KindPasswordNeeded (not a failure: ask for the password),
 // KindPasswordInvalid, KindPhoneInvalid, KindPhoneBanned, KindPhoneFlood,
-// KindFloodWait, KindSignUpRequired. Login is safe for concurrent use.
+// KindFloodWait, KindSignUpRequired, and KindUnreachable (KindProxy for an
+// account with a proxy) when Telegram does not answer within
+// Connection.ConnectTimeout or before ctx ends; that error wraps ctx's error
+// when ctx ended. A step never returns a nil result without an error.
+// Login is safe for concurrent use.
 type Login struct {
 	conn     Connection
 	accounts *AccountStore
@@ -110,12 +114,11 @@ func (l *Login) SendCode(ctx context.Context, acct Account) (*CodeState, error) 
 				st.Timeout = time.Duration(t) * time.Second
 			}
 		case *tg.AuthSentCodeSuccess:
-			a, ok := sent.Authorization.(*tg.AuthAuthorization)
-			st.Authorized = true
-			if ok {
-				u, _ := a.User.(*tg.User)
-				st.Self = selfOf(u)
+			self, err := selfOfAuthorization(acct.ID, sent.Authorization)
+			if err != nil {
+				return err
 			}
+			st.Authorized, st.Self = true, self
 		default:
 			return fmt.Errorf("unexpected answer %T", sent)
 		}
@@ -151,9 +154,8 @@ func (l *Login) SignIn(ctx context.Context, state *CodeState, code string) (*Sel
 			}
 			return err
 		}
-		u, _ := a.User.(*tg.User)
-		self = selfOf(u)
-		return nil
+		self, err = selfOfAuthorization(acct.ID, a)
+		return err
 	})
 	if err != nil {
 		return nil, classify(err, acct.ID, "", l.conn.now())
@@ -181,9 +183,8 @@ func (l *Login) Password(ctx context.Context, state *CodeState, password string)
 		if err != nil {
 			return err
 		}
-		u, _ := a.User.(*tg.User)
-		self = selfOf(u)
-		return nil
+		self, err = selfOfAuthorization(acct.ID, a)
+		return err
 	})
 	if err != nil {
 		return nil, classify(err, acct.ID, "", l.conn.now())
@@ -226,6 +227,21 @@ func authorizedSelf(ctx context.Context, s *liveSession) (*tg.User, error) {
 		}
 	}
 	return nil, &Error{Kind: KindNotLoggedIn, Account: s.acct.ID}
+}
+
+// selfOfAuthorization returns the user an authorization signed in: never
+// nil without an error.
+func selfOfAuthorization(account string, a tg.AuthAuthorizationClass) (*Self, error) {
+	switch a := a.(type) {
+	case *tg.AuthAuthorization:
+		if u, ok := a.GetUser().(*tg.User); ok && u != nil {
+			return selfOf(u), nil
+		}
+		return nil, fmt.Errorf("tgparse: account %s: Telegram signed in without a user (%T)", account, a.GetUser())
+	case *tg.AuthAuthorizationSignUpRequired:
+		return nil, &Error{Kind: KindSignUpRequired, Account: account}
+	}
+	return nil, fmt.Errorf("tgparse: account %s: unexpected authorization %T", account, a)
 }
 
 func codeTypeName(t tg.AuthSentCodeTypeClass) string {
