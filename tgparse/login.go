@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gotd/td/telegram/auth"
@@ -52,7 +53,9 @@ func NewLogin(conn Connection, accounts *AccountStore) (*Login, error) {
 func (l *Login) stepHolder() string { return l.holder + "/login-" + randomID() }
 
 // CodeState is what SendCode returns and SignIn and Password take. Keep it
-// on the server side (it holds the phone number).
+// on the server side (it holds the phone number). Its String, GoString,
+// Format and LogValue mask the phone and hide PhoneCodeHash; its JSON form
+// holds both, for storing the state between steps.
 type CodeState struct {
 	Account       string        `json:"account"`
 	Phone         string        `json:"phone"`
@@ -65,6 +68,34 @@ type CodeState struct {
 	// was sent and the account is ready (Self is set).
 	Authorized bool  `json:"authorized,omitempty"`
 	Self       *Self `json:"self,omitempty"`
+}
+
+// String shows the state without secrets.
+func (s CodeState) String() string {
+	str := "code state of " + s.Account + " (" + MaskPhone(s.Phone) + ")"
+	if s.Authorized {
+		return str + ": authorized"
+	}
+	if s.Type != "" {
+		str += ": sent by " + s.Type
+	}
+	return str
+}
+
+// GoString shows the state's fields with the phone masked and the code
+// hash redacted, for %#v.
+func (s CodeState) GoString() string {
+	return fmt.Sprintf("tgparse.CodeState{Account:%q, Phone:%q, PhoneCodeHash:%q, Type:%q, NextType:%q, Timeout:%d, SentAt:%#v, Authorized:%t, Self:%#v}",
+		s.Account, MaskPhone(s.Phone), redact(s.PhoneCodeHash), s.Type, s.NextType, s.Timeout, s.SentAt, s.Authorized, s.Self)
+}
+
+// Format makes every fmt verb show String (GoString for %#v).
+func (s CodeState) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String(), s.GoString()) }
+
+// LogValue logs the state without secrets.
+func (s CodeState) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", s.Account), slog.String("phone", MaskPhone(s.Phone)),
+		slog.String("type", s.Type), slog.Bool("authorized", s.Authorized), slog.Time("sent_at", s.SentAt))
 }
 
 // Self is the signed-in user.
