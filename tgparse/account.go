@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -18,8 +19,9 @@ import (
 // Account is one Telegram user account the parser reads with.
 //
 // APIHash, the phone number and the proxy credentials are secrets: an
-// AccountStore keeps them sealed, and Account's String and LogValue never
-// show them.
+// AccountStore keeps them sealed, and Account's String, GoString, Format
+// and LogValue never show them (fmt with any verb, slog with any handler).
+// Its JSON form holds them in the clear: it is what AccountStore seals.
 type Account struct {
 	// ID names the account in keys, leases and checkpoints: 1..64 bytes
 	// without ':' or '@', stable for the account's life (e.g. "sales1").
@@ -70,23 +72,68 @@ func (a Account) Validate() error {
 // String shows the account without secrets: "sales1 (+7999***4567)".
 func (a Account) String() string { return a.ID + " (" + MaskPhone(a.Phone) + ")" }
 
+// GoString shows the account's fields with the secrets masked, for %#v.
+func (a Account) GoString() string {
+	return fmt.Sprintf("tgparse.Account{ID:%q, Phone:%q, APIID:%d, APIHash:%q, Device:%#v, Proxy:%q}",
+		a.ID, MaskPhone(a.Phone), a.APIID, redact(a.APIHash), a.Device, redactProxyURL(a.Proxy))
+}
+
+// Format makes every fmt verb show String (GoString for %#v), so that no
+// verb prints the fields.
+func (a Account) Format(f fmt.State, verb rune) { formatRedacted(f, verb, a.String(), a.GoString()) }
+
 // LogValue logs the account without secrets.
 func (a Account) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("id", a.ID), slog.String("phone", MaskPhone(a.Phone))}
 	if a.Proxy != "" {
-		if p, err := ParseProxy(a.Proxy); err == nil {
-			attrs = append(attrs, slog.String("proxy", p.Redacted()))
-		}
+		attrs = append(attrs, slog.String("proxy", redactProxyURL(a.Proxy)))
 	}
 	return slog.GroupValue(attrs...)
 }
 
-// MaskPhone hides the middle of a phone number: +7999***4567.
+// MaskPhone hides the middle of a phone number: +7999***4567. At least
+// three digits stay hidden: shorter numbers keep fewer digits at the ends.
 func MaskPhone(p string) string {
-	if len(p) < 8 {
-		return strings.Repeat("*", len(p))
+	switch {
+	case len(p) >= 12:
+		return p[:5] + "***" + p[len(p)-4:]
+	case len(p) >= 8:
+		return p[:2] + "***" + p[len(p)-2:]
 	}
-	return p[:5] + "***" + p[len(p)-4:]
+	return strings.Repeat("*", len(p))
+}
+
+// redacted replaces a secret in renderings.
+const redacted = "[redacted]"
+
+// redact returns redacted for a non-empty secret, "" for an empty one.
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// redactProxyURL renders a proxy URL without its password or secret; a URL
+// that does not parse is redacted whole (it may hold a password).
+func redactProxyURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	p, err := ParseProxy(s)
+	if err != nil {
+		return redacted
+	}
+	return p.Redacted()
+}
+
+// formatRedacted writes s (gos for %#v) under any verb and flags.
+func formatRedacted(f fmt.State, verb rune, s, gos string) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, gos)
+		return
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), s)
 }
 
 func validPhone(p string) bool {
@@ -125,6 +172,25 @@ type Proxy struct {
 	Password string // SOCKS5 only
 	Secret   []byte // MTProxy only
 }
+
+// String renders the proxy without its password or secret (Redacted).
+func (p Proxy) String() string { return p.Redacted() }
+
+// GoString shows the proxy's fields with the password and secret
+// redacted, for %#v.
+func (p Proxy) GoString() string {
+	sec := ""
+	if len(p.Secret) > 0 {
+		sec = redacted
+	}
+	return fmt.Sprintf("tgparse.Proxy{Kind:%q, Addr:%q, User:%q, Password:%q, Secret:%q}", p.Kind, p.Addr, p.User, redact(p.Password), sec)
+}
+
+// Format makes every fmt verb show String (GoString for %#v).
+func (p Proxy) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p.String(), p.GoString()) }
+
+// LogValue logs the proxy without its password or secret.
+func (p Proxy) LogValue() slog.Value { return slog.StringValue(p.Redacted()) }
 
 // Redacted renders the proxy without its password or secret.
 func (p Proxy) Redacted() string {

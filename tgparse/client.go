@@ -73,7 +73,8 @@ type Connection struct {
 	// 30 s: a crashed instance frees the account after at most that long.
 	LeaseTTL time.Duration
 	// ConnectTimeout bounds connecting to Telegram (through the proxy);
-	// after it the account is reported as KindProxy. Defaults to 30 s.
+	// after it the account is reported as KindProxy, or KindUnreachable
+	// when it has no proxy. Defaults to 30 s.
 	ConnectTimeout time.Duration
 	// RequestRate is the steady request rate per account (requests per
 	// second) and RequestBurst its burst. Defaults: 5/s, burst 5.
@@ -89,6 +90,10 @@ type Connection struct {
 	Logger *slog.Logger
 	// Now is the clock for checkpoints and states. Defaults to time.Now.
 	Now func() time.Time
+
+	// dial replaces the TCP dial to Telegram or the proxy (tests); nil is
+	// net.Dialer.
+	dial dcs.DialFunc
 }
 
 func (c *Connection) validate() error {
@@ -148,7 +153,9 @@ type clientHooks struct {
 // withSession holds acct's session lease, connects, and runs fn with the
 // connected client. A lease held elsewhere is an *Error of
 // KindSessionInUse at once; a connection that does not come up within
-// ConnectTimeout is KindProxy.
+// ConnectTimeout, or before ctx ends, is KindProxy (KindUnreachable for an
+// account without a proxy). It returns nil only when fn ran and returned
+// nil.
 func (c *Connection) withSession(ctx context.Context, holder string, acct Account, hooks clientHooks, fn func(ctx context.Context, s *liveSession) error) error {
 	if err := acct.Validate(); err != nil {
 		return err
@@ -211,33 +218,82 @@ func (c *Connection) connect(ctx context.Context, acct Account, l *chatter.Lease
 		case <-started:
 		case <-runCtx.Done():
 		case <-t.C:
-			cancel(&Error{Kind: KindProxy, Account: acct.ID, Err: fmt.Errorf("not connected after %s: %w", timeout, dw.lastErr())})
+			select {
+			case <-started: // connected just in time
+			default:
+				cancel(notConnected(acct, fmt.Errorf("not connected after %s: %w", timeout, dw.lastErr())))
+			}
 		}
 	}()
+	var cbErr error // what the callback returned
 	err = client.Run(runCtx, func(ctx context.Context) error {
 		close(started)
-		// gotd stores the session (the auth key) right after it lets this
-		// callback run, concurrently: wait for that write, or a short
-		// step such as SendCode or SignIn could end, and cancel the write,
-		// before the key the step used is stored.
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		select {
-		case <-sessions.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			c.logger().Warn("session not stored in time; going on", "account", acct.ID, "wait", timeout.String())
-		}
-		return fn(ctx, &liveSession{acct: acct, client: client, api: client.API(), lease: l})
+		cbErr = c.afterConnect(ctx, acct, l, client, sessions, timeout, fn)
+		return cbErr
 	})
-	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) && ctx.Err() == nil {
+	ran := isClosed(started)
+	// gotd's Run returns nil when its context is canceled, even when the
+	// callback did not run or returned a cancellation: never report a step
+	// that did not complete as done.
+	if err == nil && ran {
+		err = cbErr
+	}
+	if err == nil && ran {
+		return nil
+	}
+	if cause := context.Cause(runCtx); cause != nil && ctx.Err() == nil {
+		// Only the watchdog above cancels runCtx while ctx is alive.
 		return cause
 	}
-	if err != nil && ctx.Err() == nil {
+	if !ran && (err == nil || ctx.Err() != nil) {
+		// ctx ended (or Run gave up) before the connection came up.
+		why := context.Cause(ctx)
+		if why == nil {
+			why = errors.New("the client stopped")
+		}
+		return notConnected(acct, fmt.Errorf("not connected: %w (last dial: %v)", why, dw.lastErr()))
+	}
+	if ctx.Err() == nil {
 		return classify(err, acct.ID, "", c.now())
 	}
 	return err
+}
+
+// afterConnect runs fn once gotd has stored the session of a fresh
+// connection.
+func (c *Connection) afterConnect(ctx context.Context, acct Account, l *chatter.Lease, client *telegram.Client, sessions *firstSave, timeout time.Duration, fn func(ctx context.Context, s *liveSession) error) error {
+	// gotd stores the session (the auth key) right after it lets the Run
+	// callback run, concurrently: wait for that write, or a short step
+	// such as SendCode or SignIn could end, and cancel the write, before
+	// the key the step used is stored.
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-sessions.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		c.logger().Warn("session not stored in time; going on", "account", acct.ID, "wait", timeout.String())
+	}
+	return fn(ctx, &liveSession{acct: acct, client: client, api: client.API(), lease: l})
+}
+
+// notConnected is the error of a connection to Telegram that did not come
+// up: KindProxy when acct goes through a proxy, KindUnreachable otherwise.
+func notConnected(acct Account, err error) *Error {
+	if acct.Proxy != "" {
+		return &Error{Kind: KindProxy, Account: acct.ID, Err: err}
+	}
+	return &Error{Kind: KindUnreachable, Account: acct.ID, Err: err}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // firstSave is a session.Storage that closes done once its first
@@ -258,6 +314,9 @@ func (s *firstSave) StoreSession(ctx context.Context, data []byte) error {
 func (c *Connection) resolver(acct Account, dw *dialWatch) (dcs.Resolver, error) {
 	var base net.Dialer
 	dial := dcs.DialFunc(base.DialContext)
+	if c.dial != nil {
+		dial = c.dial
+	}
 	if acct.Proxy == "" {
 		return dcs.Plain(dcs.PlainOptions{Dial: dw.wrap(dial)}), nil
 	}
@@ -271,7 +330,7 @@ func (c *Connection) resolver(acct Account, dw *dialWatch) (dcs.Resolver, error)
 		if p.User != "" || p.Password != "" {
 			auth = &proxy.Auth{User: p.User, Password: p.Password}
 		}
-		d, err := proxy.SOCKS5("tcp", p.Addr, auth, &base)
+		d, err := proxy.SOCKS5("tcp", p.Addr, auth, contextDialer(dial))
 		if err != nil {
 			return nil, configErr("proxy: %v", err)
 		}
@@ -290,6 +349,17 @@ func (c *Connection) resolver(acct Account, dw *dialWatch) (dcs.Resolver, error)
 	return nil, configErr("proxy: unknown kind %q", p.Kind)
 }
 
+// contextDialer makes a dcs.DialFunc a proxy.ContextDialer.
+type contextDialer dcs.DialFunc
+
+func (d contextDialer) Dial(network, addr string) (net.Conn, error) {
+	return d(context.Background(), network, addr)
+}
+
+func (d contextDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d(ctx, network, addr)
+}
+
 // dialWatch remembers the last dial error, to explain a connection that
 // does not come up.
 type dialWatch struct {
@@ -301,7 +371,11 @@ func (w *dialWatch) wrap(d dcs.DialFunc) dcs.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d(ctx, network, addr)
 		w.mu.Lock()
-		w.err = err
+		// A dial canceled because another address answered first says
+		// less than the error it would hide.
+		if w.err == nil || err == nil || !errors.Is(err, context.Canceled) {
+			w.err = err
+		}
 		w.mu.Unlock()
 		return conn, err
 	}

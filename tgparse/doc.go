@@ -12,8 +12,10 @@
 //     getting AUTH_KEY_DUPLICATED).
 //   - Login is a step-by-step API for a UI: SendCode, SignIn, Password, with
 //     typed errors (ErrCodeInvalid, ErrCodeExpired, ErrPasswordNeeded,
-//     ErrPasswordInvalid, ErrPhoneBanned, ErrFloodWait…) that carry Russian
-//     and English texts (Error.Message, Error.Remedy).
+//     ErrPasswordInvalid, ErrPhoneBanned, ErrFloodWait, ErrUnreachable when
+//     Telegram does not answer, ErrProxy when the account's proxy does not…)
+//     that carry Russian and English texts (Error.Message, Error.Remedy). A
+//     step never returns a nil result without an error.
 //   - Chats are given as @username, t.me links (t.me/name, t.me/name/123,
 //     t.me/c/123/45) or invite links (t.me/+hash, t.me/joinchat/hash):
 //     ParseLink is a pure function; Source resolves them per account and

@@ -35,7 +35,8 @@ const (
 	KindSessionDuplicated Kind = "session_duplicated" // AUTH_KEY_DUPLICATED
 	KindSessionInUse      Kind = "session_in_use"     // another instance holds the session lease
 	KindNotLoggedIn       Kind = "not_logged_in"      // no authorized session stored for the account
-	KindProxy             Kind = "proxy"              // the proxy (or the network) does not connect
+	KindProxy             Kind = "proxy"              // the account's proxy (or the network) does not connect
+	KindUnreachable       Kind = "unreachable"        // no proxy is set and Telegram does not answer
 	KindLinkInvalid       Kind = "link_invalid"       // not a username, t.me link or invite link
 	KindUsernameNotFound  Kind = "username_not_found" // USERNAME_NOT_OCCUPIED, USERNAME_INVALID
 	KindInviteInvalid     Kind = "invite_invalid"     // INVITE_HASH_EXPIRED, INVITE_HASH_INVALID
@@ -66,6 +67,7 @@ var (
 	ErrSessionInUse      = &Error{Kind: KindSessionInUse}
 	ErrNotLoggedIn       = &Error{Kind: KindNotLoggedIn}
 	ErrProxy             = &Error{Kind: KindProxy}
+	ErrUnreachable       = &Error{Kind: KindUnreachable}
 	ErrLinkInvalid       = &Error{Kind: KindLinkInvalid}
 	ErrUsernameNotFound  = &Error{Kind: KindUsernameNotFound}
 	ErrInviteInvalid     = &Error{Kind: KindInviteInvalid}
@@ -143,7 +145,7 @@ func (e *Error) ErrorClass() chatter.ErrorClass {
 		return chatter.ClassAuth
 	case KindChannelPrivate, KindNotMember, KindNoAccess:
 		return chatter.ClassRights
-	case KindProxy, KindSessionInUse:
+	case KindProxy, KindUnreachable, KindSessionInUse:
 		return chatter.ClassTransient
 	default:
 		return chatter.ClassPermanent
@@ -224,6 +226,9 @@ func describe(k Kind) description {
 	case KindProxy:
 		return description{t("не удаётся подключиться к Telegram через прокси или сеть", "cannot connect to Telegram through the proxy or network"),
 			t("Проверьте работоспособность прокси (адрес, порт, логин и пароль) и доступ в интернет; при необходимости замените прокси.", "Check that the proxy works (address, port, user and password) and the internet connection; replace the proxy if needed.")}
+	case KindUnreachable:
+		return description{t("Telegram недоступен: проверьте сеть или прокси", "Telegram is unreachable: check the network or the proxy"),
+			t("Проверьте доступ в интернет и к серверам Telegram; если Telegram в этой сети заблокирован, задайте аккаунту прокси (SOCKS5 или MTProxy).", "Check the internet connection and access to Telegram's servers; if Telegram is blocked on this network, give the account a proxy (SOCKS5 or MTProxy).")}
 	case KindLinkInvalid:
 		return description{t("неверная ссылка на чат", "the chat link is invalid"),
 			t("Укажите @username, ссылку t.me/имя, t.me/c/ID/сообщение или ссылку-приглашение t.me/+код.", "Give an @username, a t.me/name link, t.me/c/ID/message or an invite link t.me/+code.")}
@@ -341,7 +346,7 @@ func isAccountFatal(err error) bool {
 	}
 	switch e.Kind {
 	case KindAccountBanned, KindSessionRevoked, KindSessionDuplicated, KindNotLoggedIn, KindPeerFlood,
-		KindSessionInUse, KindProxy, KindPhoneBanned:
+		KindSessionInUse, KindProxy, KindUnreachable, KindPhoneBanned:
 		return true
 	}
 	return false

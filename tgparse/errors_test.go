@@ -72,7 +72,7 @@ func TestClassify(t *testing.T) {
 	if errors.Is(&Error{Kind: KindCodeInvalid}, ErrCodeExpired) {
 		t.Fatal("kinds must not match each other")
 	}
-	for _, k := range []Kind{KindCodeInvalid, KindProxy, KindConfig, KindLinkInvalid, KindNotMember, KindSessionInUse, KindAccountUnknown} {
+	for _, k := range []Kind{KindCodeInvalid, KindProxy, KindUnreachable, KindConfig, KindLinkInvalid, KindNotMember, KindSessionInUse, KindAccountUnknown} {
 		if d := describe(k); d.cause.RU == "" || d.remedy.EN == "" {
 			t.Errorf("kind %s has no texts", k)
 		}

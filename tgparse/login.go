@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gotd/td/telegram/auth"
@@ -21,7 +22,11 @@ import (
 // Errors are *Error values: KindCodeInvalid, KindCodeExpired,
 // KindPasswordNeeded (not a failure: ask for the password),
 // KindPasswordInvalid, KindPhoneInvalid, KindPhoneBanned, KindPhoneFlood,
-// KindFloodWait, KindSignUpRequired. Login is safe for concurrent use.
+// KindFloodWait, KindSignUpRequired, and KindUnreachable (KindProxy for an
+// account with a proxy) when Telegram does not answer within
+// Connection.ConnectTimeout or before ctx ends; that error wraps ctx's error
+// when ctx ended. A step never returns a nil result without an error.
+// Login is safe for concurrent use.
 type Login struct {
 	conn     Connection
 	accounts *AccountStore
@@ -48,7 +53,9 @@ func NewLogin(conn Connection, accounts *AccountStore) (*Login, error) {
 func (l *Login) stepHolder() string { return l.holder + "/login-" + randomID() }
 
 // CodeState is what SendCode returns and SignIn and Password take. Keep it
-// on the server side (it holds the phone number).
+// on the server side (it holds the phone number). Its String, GoString,
+// Format and LogValue mask the phone and hide PhoneCodeHash; its JSON form
+// holds both, for storing the state between steps.
 type CodeState struct {
 	Account       string        `json:"account"`
 	Phone         string        `json:"phone"`
@@ -61,6 +68,34 @@ type CodeState struct {
 	// was sent and the account is ready (Self is set).
 	Authorized bool  `json:"authorized,omitempty"`
 	Self       *Self `json:"self,omitempty"`
+}
+
+// String shows the state without secrets.
+func (s CodeState) String() string {
+	str := "code state of " + s.Account + " (" + MaskPhone(s.Phone) + ")"
+	if s.Authorized {
+		return str + ": authorized"
+	}
+	if s.Type != "" {
+		str += ": sent by " + s.Type
+	}
+	return str
+}
+
+// GoString shows the state's fields with the phone masked and the code
+// hash redacted, for %#v.
+func (s CodeState) GoString() string {
+	return fmt.Sprintf("tgparse.CodeState{Account:%q, Phone:%q, PhoneCodeHash:%q, Type:%q, NextType:%q, Timeout:%d, SentAt:%#v, Authorized:%t, Self:%#v}",
+		s.Account, MaskPhone(s.Phone), redact(s.PhoneCodeHash), s.Type, s.NextType, s.Timeout, s.SentAt, s.Authorized, s.Self)
+}
+
+// Format makes every fmt verb show String (GoString for %#v).
+func (s CodeState) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String(), s.GoString()) }
+
+// LogValue logs the state without secrets.
+func (s CodeState) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", s.Account), slog.String("phone", MaskPhone(s.Phone)),
+		slog.String("type", s.Type), slog.Bool("authorized", s.Authorized), slog.Time("sent_at", s.SentAt))
 }
 
 // Self is the signed-in user.
@@ -110,12 +145,11 @@ func (l *Login) SendCode(ctx context.Context, acct Account) (*CodeState, error) 
 				st.Timeout = time.Duration(t) * time.Second
 			}
 		case *tg.AuthSentCodeSuccess:
-			a, ok := sent.Authorization.(*tg.AuthAuthorization)
-			st.Authorized = true
-			if ok {
-				u, _ := a.User.(*tg.User)
-				st.Self = selfOf(u)
+			self, err := selfOfAuthorization(acct.ID, sent.Authorization)
+			if err != nil {
+				return err
 			}
+			st.Authorized, st.Self = true, self
 		default:
 			return fmt.Errorf("unexpected answer %T", sent)
 		}
@@ -151,9 +185,8 @@ func (l *Login) SignIn(ctx context.Context, state *CodeState, code string) (*Sel
 			}
 			return err
 		}
-		u, _ := a.User.(*tg.User)
-		self = selfOf(u)
-		return nil
+		self, err = selfOfAuthorization(acct.ID, a)
+		return err
 	})
 	if err != nil {
 		return nil, classify(err, acct.ID, "", l.conn.now())
@@ -181,9 +214,8 @@ func (l *Login) Password(ctx context.Context, state *CodeState, password string)
 		if err != nil {
 			return err
 		}
-		u, _ := a.User.(*tg.User)
-		self = selfOf(u)
-		return nil
+		self, err = selfOfAuthorization(acct.ID, a)
+		return err
 	})
 	if err != nil {
 		return nil, classify(err, acct.ID, "", l.conn.now())
@@ -226,6 +258,21 @@ func authorizedSelf(ctx context.Context, s *liveSession) (*tg.User, error) {
 		}
 	}
 	return nil, &Error{Kind: KindNotLoggedIn, Account: s.acct.ID}
+}
+
+// selfOfAuthorization returns the user an authorization signed in: never
+// nil without an error.
+func selfOfAuthorization(account string, a tg.AuthAuthorizationClass) (*Self, error) {
+	switch a := a.(type) {
+	case *tg.AuthAuthorization:
+		if u, ok := a.GetUser().(*tg.User); ok && u != nil {
+			return selfOf(u), nil
+		}
+		return nil, fmt.Errorf("tgparse: account %s: Telegram signed in without a user (%T)", account, a.GetUser())
+	case *tg.AuthAuthorizationSignUpRequired:
+		return nil, &Error{Kind: KindSignUpRequired, Account: account}
+	}
+	return nil, fmt.Errorf("tgparse: account %s: unexpected authorization %T", account, a)
 }
 
 func codeTypeName(t tg.AuthSentCodeTypeClass) string {

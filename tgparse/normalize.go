@@ -19,20 +19,29 @@ const botAPIChannelOffset = 1_000_000_000_000
 // BotAPIChatID returns the chat id of a peer as the Bot API writes it: a user
 // id as is, a basic group as -id, a channel or supergroup as -100<id>. Keys
 // of tgparse and tgbot therefore agree on the same chat. It returns 0 for a
-// nil or unknown peer.
+// nil or unknown peer, and for ids outside the ranges that keep the three
+// forms apart (users above 0; basic groups and channels 1..999999999999), so
+// that no id stands for two chats.
 func BotAPIChatID(p tg.PeerClass) int64 {
 	switch p := p.(type) {
 	case *tg.PeerUser:
-		return p.UserID
+		if p.UserID > 0 {
+			return p.UserID
+		}
 	case *tg.PeerChat:
-		return -p.ChatID
+		if p.ChatID > 0 && p.ChatID <= maxChannelID {
+			return -p.ChatID
+		}
 	case *tg.PeerChannel:
-		return ChannelChatID(p.ChannelID)
+		if p.ChannelID > 0 && p.ChannelID <= maxChannelID {
+			return ChannelChatID(p.ChannelID)
+		}
 	}
 	return 0
 }
 
-// ChannelChatID returns the Bot API chat id (-100<id>) of a channel id.
+// ChannelChatID returns the Bot API chat id (-100<id>) of a channel id
+// (1..999999999999; BotAPIChatID checks the range).
 func ChannelChatID(channelID int64) int64 { return -botAPIChannelOffset - channelID }
 
 // Entities are the users and chats that came with a batch of messages,
@@ -120,12 +129,15 @@ func Normalize(workspace, account string, m *tg.Message, e *Entities) (*chatter.
 
 func chatOf(p tg.PeerClass, e *Entities) chatter.Chat {
 	c := chatter.Chat{ID: BotAPIChatID(p)}
+	if c.ID == 0 {
+		return c // no chat, or an id out of range
+	}
 	switch p := p.(type) {
 	case *tg.PeerUser:
 		c.Type = chatter.ChatPrivate
 		if u := e.Users[p.UserID]; u != nil {
 			c.Title = validUTF8(strings.TrimSpace(u.FirstName + " " + u.LastName))
-			c.Username = u.Username
+			c.Username = validUTF8(u.Username)
 		}
 	case *tg.PeerChat:
 		c.Type = chatter.ChatGroup
@@ -139,7 +151,7 @@ func chatOf(p tg.PeerClass, e *Entities) chatter.Chat {
 				c.Type = chatter.ChatChannel
 			}
 			c.Title = validUTF8(ch.Title)
-			c.Username = channelUsername(ch)
+			c.Username = validUTF8(channelUsername(ch))
 		}
 	}
 	return c
@@ -167,18 +179,18 @@ func senderOf(m *tg.Message, e *Entities) chatter.Sender {
 		}
 	}
 	pu, ok := from.(*tg.PeerUser)
-	if !ok {
-		return chatter.Sender{} // channel post or anonymous admin
+	if !ok || pu.UserID <= 0 {
+		return chatter.Sender{} // channel post, anonymous admin, or a bad id
 	}
 	s := chatter.Sender{ID: pu.UserID}
 	if u := e.Users[pu.UserID]; u != nil {
-		s.Username = u.Username
+		s.Username = validUTF8(u.Username)
 		s.FirstName = validUTF8(u.FirstName)
 		s.LastName = validUTF8(u.LastName)
 		s.IsBot = u.Bot
-		s.Language = u.LangCode
+		s.Language = validUTF8(u.LangCode)
 		if u.Phone != "" {
-			s.Phone = "+" + strings.TrimPrefix(u.Phone, "+")
+			s.Phone = "+" + validUTF8(strings.TrimPrefix(u.Phone, "+"))
 		}
 	}
 	return s
@@ -186,15 +198,21 @@ func senderOf(m *tg.Message, e *Entities) chatter.Sender {
 
 func messageLink(p tg.PeerClass, e *Entities, id int) string {
 	pc, ok := p.(*tg.PeerChannel)
-	if !ok {
+	if !ok || BotAPIChatID(pc) == 0 {
 		return ""
 	}
 	if ch := e.Channels[pc.ChannelID]; ch != nil {
-		if u := channelUsername(ch); u != "" {
+		if u := channelUsername(ch); linkUsername(u) {
 			return "https://t.me/" + u + "/" + strconv.Itoa(id)
 		}
 	}
 	return "https://t.me/c/" + strconv.FormatInt(pc.ChannelID, 10) + "/" + strconv.Itoa(id)
+}
+
+// linkUsername reports whether u makes a t.me/<u>/<id> link that
+// ParseLink reads back: a valid username that is not a reserved path.
+func linkUsername(u string) bool {
+	return validUsername(u) && !reservedPaths[strings.ToLower(u)] && !strings.EqualFold(u, "joinchat")
 }
 
 func attachmentOf(media tg.MessageMediaClass) (chatter.Attachment, bool) {
@@ -214,8 +232,8 @@ func attachmentOf(media tg.MessageMediaClass) (chatter.Attachment, bool) {
 			return a, true
 		}
 		a.FileID = "document:" + strconv.FormatInt(d.ID, 10)
-		a.MIMEType = d.MimeType
-		a.Size = d.Size
+		a.MIMEType = validUTF8(d.MimeType)
+		a.Size = max(d.Size, 0)
 		for _, attr := range d.Attributes {
 			switch at := attr.(type) {
 			case *tg.DocumentAttributeFilename:

@@ -2,12 +2,15 @@ package tgparse
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gotd/td/tg"
+	"github.com/stretchr/testify/require"
 
 	"github.com/chatterhq/sdk/chatter"
 )
@@ -138,5 +141,72 @@ func BenchmarkParseLink(b *testing.B) {
 		if _, err := ParseLink("https://t.me/c/1234567890/45"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestNormalizeLinks: a username that would not read back as the chat
+// (reserved, malformed) gives the t.me/c/ link instead.
+func TestNormalizeLinks(t *testing.T) {
+	date := int(time.Now().Unix())
+	for username, want := range map[string]string{
+		"remont_chat": "https://t.me/remont_chat/12",
+		"proxy":       "https://t.me/c/777/12",
+		"JoinChat":    "https://t.me/c/777/12",
+		"000\x00":     "https://t.me/c/777/12",
+		"a/b/c":       "https://t.me/c/777/12",
+		"":            "https://t.me/c/777/12",
+	} {
+		ents := NewEntities(nil, []tg.ChatClass{&tg.Channel{ID: 777, Title: "x", Username: username}})
+		got, err := Normalize("ws", "pool", &tg.Message{ID: 12, PeerID: &tg.PeerChannel{ChannelID: 777}, Date: date}, ents)
+		require.NoError(t, err, username)
+		if diff := cmp.Diff(want, got.Link); diff != "" {
+			t.Errorf("username %q: link (-want +got):\n%s", username, diff)
+		}
+		_, err = ParseLink(got.Link)
+		require.NoError(t, err, got.Link)
+	}
+}
+
+// TestBotAPIChatIDRange: ids that would make one chat id stand for two
+// chats (or overflow) give 0, and Normalize refuses them.
+func TestBotAPIChatIDRange(t *testing.T) {
+	for _, p := range []tg.PeerClass{
+		&tg.PeerUser{UserID: 0}, &tg.PeerUser{UserID: -5},
+		&tg.PeerChat{ChatID: -5}, &tg.PeerChat{ChatID: 1_000_000_000_000},
+		&tg.PeerChannel{ChannelID: 0}, &tg.PeerChannel{ChannelID: 1_000_000_000_000}, &tg.PeerChannel{ChannelID: math.MaxInt64},
+	} {
+		require.Zero(t, BotAPIChatID(p), "%v", p)
+		m, err := Normalize("ws", "pool", &tg.Message{ID: 1, PeerID: p, FromID: p, Date: 1}, nil)
+		require.ErrorIs(t, err, chatter.ErrInvalid, "%v", p)
+		if diff := cmp.Diff(chatter.Chat{}, m.Chat); diff != "" {
+			t.Errorf("%v: chat (-want +got):\n%s", p, diff)
+		}
+		require.Zero(t, m.Sender.ID, "%v", p)
+		require.Empty(t, m.Link, "%v", p)
+	}
+	require.Equal(t, int64(-1_999_999_999_999), BotAPIChatID(&tg.PeerChannel{ChannelID: maxChannelID}))
+	require.Equal(t, int64(-maxChannelID), BotAPIChatID(&tg.PeerChat{ChatID: maxChannelID}))
+}
+
+// TestNormalizeSanitizes: every string from Telegram comes out valid UTF-8,
+// and sizes are not negative.
+func TestNormalizeSanitizes(t *testing.T) {
+	bad := "a\xffb"
+	u := &tg.User{ID: 42, Username: bad, FirstName: bad, LastName: bad, Phone: "7\xff9", LangCode: bad}
+	ents := NewEntities([]tg.UserClass{u}, []tg.ChatClass{&tg.Channel{ID: 7, Title: bad, Username: bad}})
+	m, err := Normalize("ws", "pool", &tg.Message{ID: 1, PeerID: &tg.PeerChannel{ChannelID: 7}, FromID: &tg.PeerUser{UserID: 42}, Date: 1,
+		Media: &tg.MessageMediaDocument{Document: &tg.Document{ID: 3, MimeType: bad, Size: -10,
+			Attributes: []tg.DocumentAttributeClass{&tg.DocumentAttributeFilename{FileName: bad}}}}}, ents)
+	require.NoError(t, err)
+	fixed := "a\uFFFDb"
+	want := chatter.Sender{ID: 42, Username: fixed, FirstName: fixed, LastName: fixed, Phone: "+7\uFFFD9", Language: fixed}
+	if diff := cmp.Diff(want, m.Sender); diff != "" {
+		t.Errorf("sender (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(chatter.Chat{ID: -1000000000007, Type: chatter.ChatSupergroup, Title: fixed, Username: fixed}, m.Chat); diff != "" {
+		t.Errorf("chat (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]chatter.Attachment{{Kind: chatter.AttachDocument, FileID: "document:3", Name: fixed, MIMEType: fixed}}, m.Attachments); diff != "" {
+		t.Errorf("attachments (-want +got):\n%s", diff)
 	}
 }

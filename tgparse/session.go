@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/gotd/td/session"
 
@@ -29,6 +30,31 @@ var _ session.Storage = (*SessionStorage)(nil)
 // lease (the current lease named chatter.SessionLeaseName(account)).
 func NewSessionStorage(store chatter.SessionStore, sealer *chatter.Sealer, workspace, account string, lease *chatter.Lease) *SessionStorage {
 	return &SessionStorage{store: store, sealer: sealer, workspace: workspace, account: account, lease: lease}
+}
+
+// String names the storage; it holds no secret, and shows none of its
+// store, sealer or lease.
+func (s *SessionStorage) String() string {
+	if s == nil {
+		return "tgparse.SessionStorage(nil)"
+	}
+	return "tgparse.SessionStorage(" + s.workspace + "/" + s.account + ")"
+}
+
+// GoString is String, for %#v.
+func (s *SessionStorage) GoString() string { return s.String() }
+
+// Format makes every fmt verb show String.
+func (s *SessionStorage) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, s.String(), s.GoString())
+}
+
+// LogValue logs the workspace and account.
+func (s *SessionStorage) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("nil")
+	}
+	return slog.GroupValue(slog.String("workspace", s.workspace), slog.String("account", s.account))
 }
 
 func (s *SessionStorage) ad() []byte {

@@ -24,8 +24,8 @@ const (
 	StatusSessionDuplicated AccountStatus = "session_duplicated" // AUTH_KEY_DUPLICATED
 	StatusNotLoggedIn       AccountStatus = "not_logged_in"
 	StatusSessionInUse      AccountStatus = "session_in_use" // another instance holds the lease
-	StatusProxyFailing      AccountStatus = "proxy_failing"
-	StatusFailing           AccountStatus = "failing" // another error; retried with backoff
+	StatusProxyFailing      AccountStatus = "proxy_failing"  // KindProxy or KindUnreachable: does not connect
+	StatusFailing           AccountStatus = "failing"        // another error; retried with backoff
 )
 
 func (s AccountStatus) dead() bool {
@@ -53,7 +53,7 @@ func statusOf(err error) AccountStatus {
 		return StatusNotLoggedIn
 	case KindSessionInUse:
 		return StatusSessionInUse
-	case KindProxy:
+	case KindProxy, KindUnreachable:
 		return StatusProxyFailing
 	case KindFloodWait:
 		return StatusFloodWait

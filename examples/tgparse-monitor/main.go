@@ -16,6 +16,7 @@
 //	TGPARSE_PHONE=+79991234567
 //	TGPARSE_SEAL_KEY=<64 hex digits>             # encrypts the session at rest
 //	TGPARSE_PROXY=socks5://user:pass@host:1080   # optional
+//	TGPARSE_DC_ADDR=149.154.167.40:443           # optional: Telegram's test DC 2 instead of production
 //	go run ./examples/tgparse-monitor -chats @some_channel,https://t.me/+invite -depth 200
 //
 // The first run sends a login code and exits; run again with TGPARSE_CODE
@@ -149,9 +150,17 @@ func runTestServer(ctx context.Context, o options, set *keyword.Set, stdout io.W
 	if err != nil {
 		return err
 	}
-	self, err := login.SignIn(ctx, st, srv.Code(acct.Phone))
-	if err != nil {
-		return err
+	if st == nil {
+		return errors.New("login: no code state")
+	}
+	self := st.Self
+	if !st.Authorized {
+		if self, err = login.SignIn(ctx, st, srv.Code(acct.Phone)); err != nil {
+			return err
+		}
+	}
+	if self == nil {
+		return errors.New("login: signed in without a user")
 	}
 	fmt.Fprintf(stdout, "signed in as @%s\n", self.Username)
 	if len(o.chats) == 0 {
@@ -204,6 +213,11 @@ func runReal(ctx context.Context, o options, set *keyword.Set, getenv func(strin
 		return err
 	}
 	conn := tgparse.Connection{Workspace: workspace, Store: store, Sealer: sealer}
+	if addr := getenv("TGPARSE_DC_ADDR"); addr != "" {
+		if conn.Endpoint, err = tgparse.NewEndpoint(2, addr, nil); err != nil {
+			return fmt.Errorf("TGPARSE_DC_ADDR: %w", err)
+		}
+	}
 	accounts, err := tgparse.NewAccountStore(store, sealer, workspace)
 	if err != nil {
 		return err
@@ -218,10 +232,19 @@ func runReal(ctx context.Context, o options, set *keyword.Set, getenv func(strin
 	return monitor(ctx, o, conn, acct, set, stdout)
 }
 
+// loginSteps are the steps of tgparse.Login that signIn takes.
+type loginSteps interface {
+	SendCode(ctx context.Context, acct tgparse.Account) (*tgparse.CodeState, error)
+	SignIn(ctx context.Context, state *tgparse.CodeState, code string) (*tgparse.Self, error)
+	Password(ctx context.Context, state *tgparse.CodeState, password string) (*tgparse.Self, error)
+}
+
+var _ loginSteps = (*tgparse.Login)(nil)
+
 // signIn makes sure acct is signed in, one step per run: it sends the code
 // and saves the step in the store, or finishes with TGPARSE_CODE and
 // TGPARSE_PASSWORD.
-func signIn(ctx context.Context, login *tgparse.Login, store chatter.SettingsStore, acct tgparse.Account, getenv func(string) string, stdout io.Writer, lang string) error {
+func signIn(ctx context.Context, login loginSteps, store chatter.SettingsStore, acct tgparse.Account, getenv func(string) string, stdout io.Writer, lang string) error {
 	const stateKey = "tgparse-monitor.code_state"
 	var st tgparse.CodeState
 	saved, err := store.GetSetting(ctx, workspace, stateKey)
@@ -230,6 +253,9 @@ func signIn(ctx context.Context, login *tgparse.Login, store chatter.SettingsSto
 		s, err := login.SendCode(ctx, acct)
 		if err != nil {
 			return explain(err, lang)
+		}
+		if s == nil {
+			return errors.New("login: no code state")
 		}
 		if s.Authorized {
 			return nil

@@ -3,9 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/chattertest"
+	"github.com/chatterhq/sdk/tgparse"
 )
 
 func TestRunTestServerMode(t *testing.T) {
@@ -54,4 +63,63 @@ func TestRunErrors(t *testing.T) {
 	if err := run(t.Context(), []string{"-nope"}, func(string) string { return "" }, &out); err == nil {
 		t.Fatal("unknown flag accepted")
 	}
+}
+
+// TestRunRealUnreachable: a real-mode run against a Telegram that does not
+// answer ends with the bilingual explanation, not a panic.
+func TestRunRealUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	env := map[string]string{
+		"TGPARSE_API_ID": "12345", "TGPARSE_API_HASH": "344583e45741c457fe1862106095a5eb",
+		"TGPARSE_PHONE": "+79991234567", "TGPARSE_SEAL_KEY": strings.Repeat("ab", 32),
+		"TGPARSE_DC_ADDR": addr,
+	}
+	for _, lang := range []string{"ru", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second) // the bound of the test
+			defer cancel()
+			stop := time.AfterFunc(time.Second, cancel) // as a Ctrl-C while connecting
+			defer stop.Stop()
+			var out bytes.Buffer
+			args := []string{"-db", filepath.Join(t.TempDir(), "m.db"), "-chats", "@some_channel", "-lang", lang}
+			err := run(ctx, args, func(k string) string { return env[k] }, &out)
+			require.Error(t, err, out.String())
+			want := map[string]string{"ru": "Telegram недоступен: проверьте сеть или прокси", "en": "Telegram is unreachable: check the network or the proxy"}[lang]
+			require.Contains(t, err.Error(), want)
+			require.ErrorIs(t, err, tgparse.ErrUnreachable)
+			require.NotContains(t, err.Error()+out.String(), env["TGPARSE_API_HASH"])
+		})
+	}
+	env["TGPARSE_DC_ADDR"] = "not an address"
+	err = run(t.Context(), []string{"-db", filepath.Join(t.TempDir(), "m.db"), "-chats", "@x"}, func(k string) string { return env[k] }, io.Discard)
+	require.ErrorContains(t, err, "TGPARSE_DC_ADDR")
+}
+
+// nilLogin answers every step with neither a result nor an error.
+type nilLogin struct{}
+
+func (nilLogin) SendCode(context.Context, tgparse.Account) (*tgparse.CodeState, error) {
+	return nil, nil
+}
+
+func (nilLogin) SignIn(context.Context, *tgparse.CodeState, string) (*tgparse.Self, error) {
+	return nil, nil
+}
+
+func (nilLogin) Password(context.Context, *tgparse.CodeState, string) (*tgparse.Self, error) {
+	return nil, nil
+}
+
+// TestSignInNilState: signIn does not dereference a missing code state.
+func TestSignInNilState(t *testing.T) {
+	store := chattertest.NewMemStore()
+	acct := tgparse.Account{ID: "main", Phone: "+79991234567", APIID: 1, APIHash: "344583e45741c457fe1862106095a5eb"}
+	var out bytes.Buffer
+	err := signIn(t.Context(), nilLogin{}, store, acct, func(string) string { return "" }, &out, "en")
+	require.ErrorContains(t, err, "no code state")
+	_, err = store.GetSetting(t.Context(), workspace, "tgparse-monitor.code_state")
+	require.ErrorIs(t, err, chatter.ErrNotFound, "a missing state was saved")
 }
