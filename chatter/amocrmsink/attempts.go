@@ -175,12 +175,19 @@ func mayHaveApplied(err error) bool {
 		refresh *amocrm.RefreshError
 		pay     *amocrm.PaymentRequiredError
 		api     *amocrm.APIError
+		notSent *amocrm.NetworkError
+		paused  *amocrm.PauseError
+		held    *HeldError
+		budget  *BudgetWaitError
 	)
 	switch {
 	case errors.As(err, &unknown):
 		return true
 	case errors.As(err, &invalid), errors.As(err, &limited), errors.As(err, &blocked),
 		errors.As(err, &unauth), errors.As(err, &refresh), errors.As(err, &pay):
+		return false
+	case errors.As(err, &notSent), errors.As(err, &paused), errors.As(err, &held), errors.As(err, &budget):
+		// Nothing left the machine.
 		return false
 	case errors.As(err, &api):
 		return api.StatusCode < 400 || api.StatusCode >= 500 || api.StatusCode == http.StatusRequestTimeout

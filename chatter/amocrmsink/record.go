@@ -9,6 +9,15 @@ import (
 	"github.com/chatterhq/sdk/fieldmap"
 )
 
+// MessageRecordSchema is the shape of a MessageRecord: the JSON paths of
+// chatter.Message (raw.* open) and the computed sender.name. Compile a
+// mapping with fieldmap.WithRecordSchema(MessageRecordSchema()) and a typo
+// in a path ("sendr.first_name") is a compile error with a suggestion, not
+// an empty value at delivery. The sink recompiles with it.
+func MessageRecordSchema() *fieldmap.RecordSchema { return messageSchema }
+
+var messageSchema = fieldmap.RecordSchemaOf(chatter.Message{}).With("sender.name")
+
 // MessageRecord adapts a chatter.Message to fieldmap.Record without
 // marshalling it: the common paths ("text", "link", "time", "chat.title",
 // "sender.id", "sender.username", "key.message_id", "attachments.0.kind", ...)

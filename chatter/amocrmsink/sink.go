@@ -380,7 +380,7 @@ func (s *Sink) currentMapper(ctx context.Context) (*fieldmap.Mapper, error) {
 		}
 		return s.mapper, nil
 	}
-	nm, cerr := fieldmap.Compile(s.cfg.Mapper.Spec(), fieldmap.WithSchema(sch))
+	nm, cerr := fieldmap.Compile(s.cfg.Mapper.Spec(), fieldmap.WithSchema(sch), fieldmap.WithRecordSchema(messageSchema))
 	s.schemaV = ver
 	if cerr != nil {
 		s.mapErr = fmt.Errorf("amocrmsink: the field mapping does not fit the amoCRM schema (version %d): %w", ver, cerr)

@@ -193,7 +193,7 @@ func (w *workspace) trySetup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the amoCRM schema: %w", err)
 	}
-	mapper, err := fieldmap.Compile(w.spec, fieldmap.WithSchema(schema))
+	mapper, err := fieldmap.Compile(w.spec, fieldmap.WithSchema(schema), fieldmap.WithRecordSchema(amocrmsink.MessageRecordSchema()))
 	if err != nil {
 		return fmt.Errorf("compile the field mapping against the amoCRM schema: %w", err)
 	}

@@ -362,8 +362,8 @@ type Bot struct {
 	// http://127.0.0.1:8081).
 	APIURL string `yaml:"api_url" json:"api_url,omitempty"`
 	// AllowedUpdates are the update kinds asked for. Default: message,
-	// edited_message, channel_post, edited_channel_post, callback_query,
-	// my_chat_member.
+	// edited_message, channel_post, edited_channel_post, my_chat_member
+	// (tgbot.DefaultAllowedUpdates; callback_query only with a handler).
 	AllowedUpdates []string `yaml:"allowed_updates" json:"allowed_updates,omitempty"`
 	// Disabled keeps the bot in the configuration without running it.
 	Disabled bool `yaml:"disabled" json:"disabled,omitempty"`

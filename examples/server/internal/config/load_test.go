@@ -509,3 +509,28 @@ func TestFieldRef(t *testing.T) {
 	require.False(t, ok)
 	require.Equal(t, "Chatter ID", FieldRef(" Chatter ID ").Name())
 }
+
+// TestMappingPathTypoIsAProblem: a mapping that reads a path a message does
+// not have is refused by config check with a suggestion, instead of
+// yielding empty values at delivery.
+func TestMappingPathTypoIsAProblem(t *testing.T) {
+	text := `workspaces:
+  - id: shop
+    amocrm: {subdomain: shop, long_lived_token: aaaa.eyJleHAiOjF9.cccc}
+    mapping:
+      file: maps/lead.yaml
+`
+	mapping := "lead:\n  name: '{{ sendr.first_name }}'\n"
+	_, ps := loadYAML(t, text, nil, map[string]string{"conf/maps/lead.yaml": mapping})
+	errs := ps.Errors()
+	require.Len(t, errs, 1, ps.Render("en"))
+	require.Equal(t, "conf/maps/lead.yaml", errs[0].File)
+	require.Equal(t, 2, errs[0].Line, ps.Render("en"))
+	require.Contains(t, errs[0].Message.EN, "sendr.first_name")
+	require.Contains(t, errs[0].Message.EN, "sender.first_name", "the suggestion")
+
+	// Every path of a message, raw.* and the computed sender.name included, compiles.
+	mapping = "lead:\n  name: '{{ sender.name }} {{ chat.title }} {{ raw.message.text }}'\n"
+	_, ps = loadYAML(t, text, nil, map[string]string{"conf/maps/lead.yaml": mapping})
+	require.Empty(t, ps.Errors(), ps.Render("en"))
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chatterhq/sdk/amocrm"
 	"github.com/chatterhq/sdk/chatter"
+	"github.com/chatterhq/sdk/chatter/amocrmsink"
 	"github.com/chatterhq/sdk/chatter/keyword"
 	"github.com/chatterhq/sdk/fieldmap"
 	"github.com/chatterhq/sdk/tgbot"
@@ -443,7 +444,7 @@ func (v *validator) mapping(m *Mapping, p string) {
 		}
 		return
 	}
-	_, err := fieldmap.Compile(m.Inline)
+	_, err := fieldmap.Compile(m.Inline, fieldmap.WithRecordSchema(amocrmsink.MessageRecordSchema()))
 	for _, fp := range fieldmap.ProblemsOf(err) {
 		if fp.Code == fieldmap.CodeNeedsSchema {
 			continue // resolved against the live account when the server starts
@@ -454,6 +455,14 @@ func (v *validator) mapping(m *Mapping, p string) {
 		}
 		o := v.c.meta.lookup(full)
 		ru, en := fp.Message.RU, fp.Message.EN
+		if len(fp.Suggestions) > 0 {
+			q := make([]string, len(fp.Suggestions))
+			for i, s := range fp.Suggestions {
+				q[i] = "«" + s + "»"
+			}
+			ru += " (возможно, имелось в виду " + strings.Join(q, ", ") + ")"
+			en += " (did you mean " + strings.Join(q, ", ") + "?)"
+		}
 		if !fp.Remedy.IsZero() {
 			ru += ". " + fp.Remedy.RU
 			en += ". " + fp.Remedy.EN

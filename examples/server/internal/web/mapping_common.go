@@ -161,7 +161,7 @@ func (s *server) mappingBuildText(ctx context.Context, rt *app.Runtime, text str
 	if err != nil {
 		b.SchemaErr = amoExplain(err)
 		// Still report what needs no schema.
-		if _, err := fieldmap.Compile(spec); err != nil {
+		if _, err := fieldmap.Compile(spec, fieldmap.WithRecordSchema(amocrmsink.MessageRecordSchema())); err != nil {
 			for _, p := range fieldmap.ProblemsOf(err) {
 				if p.Code != fieldmap.CodeNeedsSchema {
 					b.Problems = append(b.Problems, b.problem(s, p))
@@ -171,7 +171,7 @@ func (s *server) mappingBuildText(ctx context.Context, rt *app.Runtime, text str
 		return b
 	}
 	b.Schema = schema
-	m, err := fieldmap.Compile(spec, fieldmap.WithSchema(schema))
+	m, err := fieldmap.Compile(spec, fieldmap.WithSchema(schema), fieldmap.WithRecordSchema(amocrmsink.MessageRecordSchema()))
 	if err != nil {
 		b.addProblems(s, err)
 		return b
