@@ -150,7 +150,16 @@
 // on the ledger and acts on: auth, rights and payment failures, mapping
 // errors (the SchemaCache is told, the mapping is recompiled against the
 // refreshed schema, and a second consecutive mapping failure is dead), 429s
-// and blocks (snoozed until amoCRM's cool-down), transient failures.
+// and blocks (snoozed without using an attempt), transient failures.
+//
+// # Blocks across instances
+//
+// Run Sink.Watch in every process next to the pipeline: a block amoCRM
+// imposes on the account (403 HTML, repeated 429) is then shared through
+// the store. Every instance holds its deliveries (a *HeldError, snoozed),
+// one instance at a time probes the account on amocrm.BlockPolicy's
+// schedule under the shared budget, and the first answer closes the
+// circuit everywhere and wakes the held deliveries (chatter.Queue.Wake).
 //
 // # Quick start
 //

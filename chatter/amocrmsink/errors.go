@@ -16,8 +16,10 @@ import (
 //
 //   - *amocrm.UnauthorizedError (token expired, revoked, refresh rejected): auth
 //   - *amocrm.PaymentRequiredError (402): payment (the pipeline makes it dead)
-//   - *amocrm.BlockedError (403 HTML block, repeated 429): blocked; its
-//     RetryAfter snoozes the delivery until the cool-down ends
+//   - *amocrm.BlockedError (403 HTML block, repeated 429), *HeldError (the
+//     shared circuit is open, see Sink.Watch): blocked; snoozed by its
+//     RetryAfter (the next probe, or the watch's hold, which a probe's
+//     answer ends early)
 //   - *amocrm.RateLimitError (429), *amocrm.PauseError (a pause past the
 //     deadline, nothing sent): rate_limited; snoozed by its RetryAfter
 //   - a 403 JSON answer (the integration's user lacks a right): rights (dead)
