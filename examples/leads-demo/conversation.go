@@ -56,8 +56,9 @@ func conversation() []*chatter.Message {
 	out = append(out, dup) // the source hands the same update twice
 	add(groupID, 503, dmitry, 5, "Здравствуйте, мне нужен замер окон. Рабочий номер +7 926 555-44-33")
 	edited := add(maria.id, 3, maria, 6, "И ещё вопрос: сколько стоит доставка?")
-	fix := *edited
-	fix.Key.Revision = edited.Time.Add(time.Minute).Unix()
+	fix := *edited // edited a minute later: a new revision with the edit's time
+	fix.Time = edited.Time.Add(time.Minute)
+	fix.Key.Revision = fix.Time.Unix()
 	fix.Text = "И ещё вопрос: сколько стоит доставка и сборка?"
 	fix.Edited = true
 	out = append(out, &fix)

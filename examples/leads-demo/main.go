@@ -1,12 +1,17 @@
 // Command leads-demo shows "a Telegram message becomes exactly one lead": a
 // scripted Russian conversation (several people, repeated and edited
 // messages, a phone number in the text, an existing customer) flows through
-// chatter.Pipeline with an in-memory store into a fake amoCRM account
-// (amocrmtest), and the program prints the resulting leads, contacts, notes,
-// the delivery ledger and the diagnostics.
+// chatter.Pipeline with the embedded SQLite store into a fake amoCRM account
+// (amocrmtest). The program prints, as aligned tables, the conversation (who
+// wrote what, in which chat, when), what happened to each message (lead
+// created, note added to lead #N, skipped and why, with its ledger state and
+// attempts), the account's leads and contacts afterwards, and the
+// diagnostics; messages are referred to by their number in the conversation
+// (№1, №2, …).
 //
 //	go run ./examples/leads-demo            # amoCRM's 7 requests/s enforced
 //	go run ./examples/leads-demo -fast      # no pacing
+//	go run ./examples/leads-demo -lang en   # English labels (default ru)
 package main
 
 import (
@@ -19,8 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,9 +41,18 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "leads-demo:", err)
+		fmt.Fprintln(os.Stderr, "leads-demo:", errorText(err))
 		os.Exit(1)
 	}
+}
+
+// errorText is err for the terminal: a refused option in Russian and
+// English, anything else as it is.
+func errorText(err error) string {
+	if ve, ok := errors.AsType[*chatter.ValidationError](err); ok {
+		return ve.Field + ": " + ve.Problem.RU + " (" + ve.Problem.EN + ")"
+	}
+	return err.Error()
 }
 
 // mapping is the field mapping of the demo: the DemoAccount's fields.
@@ -82,11 +95,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fast := fs.Bool("fast", getenv("LEADS_DEMO_FAST") != "", "do not pace requests (the fake's rate limit is off too)")
 	dbPath := fs.String("db", getenv("LEADS_DEMO_DB"), "SQLite file for the store and queue (default: a temporary file, removed at exit)")
 	timeout := fs.Duration("timeout", cmp.Or(parseDuration(getenv("LEADS_DEMO_TIMEOUT")), 2*time.Minute), "give up after this long")
+	lang := fs.String("lang", cmp.Or(getenv("LEADS_DEMO_LANG"), langRU), "language of the output: ru or en")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *lang != langRU && *lang != langEN {
+		return &chatter.ValidationError{Field: "-lang", Problem: chatter.T(
+			fmt.Sprintf("язык вывода — ru или en, а не %q", *lang),
+			fmt.Sprintf("the output language is ru or en, not %q", *lang))}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -157,17 +176,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	msgs := conversation()
-	src := chattertest.NewFakeSource(msgs...)
+	rep := &report{lang: *lang, msgs: conversation(), seededLeads: map[int64]bool{}, seededContacts: map[int64]bool{}, statuses: map[int64]string{}}
+	for _, l := range srv.Leads() {
+		rep.seededLeads[l.ID] = true
+	}
+	for _, c := range srv.Contacts() {
+		rep.seededContacts[c.ID] = true
+	}
+	// The source hands the messages one at a time, in order, and moves on
+	// only after Handle succeeded: accepted[i] is msgs[i]'s answer.
+	var mu sync.Mutex
+	accept := chatter.HandlerFunc(func(ctx context.Context, m *chatter.Message) error {
+		r, err := pipe.Accept(ctx, m)
+		if err == nil {
+			mu.Lock()
+			rep.accepted = append(rep.accepted, r)
+			mu.Unlock()
+		}
+		return err
+	})
+	src := chattertest.NewFakeSource(rep.msgs...)
 	runCtx, stopRun := context.WithCancel(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- pipe.Run(runCtx) }()
-	go func() { errc <- src.Run(runCtx, pipe) }()
+	go func() { errc <- src.Run(runCtx, accept) }()
 	unique := map[chatter.Key]bool{}
-	for _, m := range msgs {
+	for _, m := range rep.msgs {
 		unique[m.Key] = true
 	}
-	waitErr := waitSettled(ctx, store, len(unique))
+	// Every message handed (a repeat at the end of the conversation too),
+	// then every unique one settled.
+	waitErr := src.WaitAcked(ctx, len(rep.msgs))
+	if waitErr == nil {
+		waitErr = waitSettled(ctx, store, len(unique))
+	}
 	stopRun()
 	for range 2 {
 		if err := <-errc; err != nil {
@@ -177,24 +219,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if waitErr != nil {
 		return waitErr
 	}
-	fmt.Fprintf(stdout, "Сообщений из Telegram: %d (уникальных: %d)\n\n", len(msgs), len(unique))
-	if err := printCRM(stdout, srv, int64(marker.ID)); err != nil {
+	mu.Lock()
+	defer mu.Unlock()
+	entries, err := store.ListEntries(ctx, chatter.LedgerQuery{Workspace: workspace, Limit: 1000})
+	if err != nil {
 		return err
 	}
-	if err := printLedger(ctx, stdout, store); err != nil {
-		return err
+	rep.entries = map[chatter.Key]*chatter.LedgerEntry{}
+	for _, e := range entries {
+		rep.entries[e.Key] = e
 	}
-	fmt.Fprintln(stdout, "\nДиагностика (doctor):")
-	for _, r := range chatter.RunChecks(ctx, sink.Checks(), chatter.CheckOptions{}) {
-		line := fmt.Sprintf("  %-18s %s", r.Name, r.Status)
-		if !r.Cause.IsZero() {
-			line += " — " + r.Cause.RU
+	rep.leads, rep.contacts = srv.Leads(), srv.Contacts()
+	for _, p := range srv.Pipelines() {
+		for _, s := range p.Statuses {
+			rep.statuses[s.ID] = s.Name
 		}
-		fmt.Fprintln(stdout, line)
 	}
-	requests, tooMany := stats.Totals()
-	fmt.Fprintf(stdout, "\nЗапросов к amoCRM: %d, ответов 429: %d\n", requests, tooMany)
-	return nil
+	rep.checks = chatter.RunChecks(ctx, sink.Checks(), chatter.CheckOptions{})
+	rep.requests, rep.tooMany = stats.Totals()
+	return rep.write(stdout)
 }
 
 func parseDuration(s string) time.Duration {
@@ -210,7 +253,7 @@ func waitSettled(ctx context.Context, store chatter.MessageStore, n int) error {
 		if err != nil {
 			return err
 		}
-		if counts[chatter.StateDelivered]+counts[chatter.StateDead] >= n {
+		if counts[chatter.StateDelivered]+counts[chatter.StateDead]+counts[chatter.StateFiltered]+counts[chatter.StateRejected] >= n {
 			return nil
 		}
 		select {
@@ -219,64 +262,4 @@ func waitSettled(ctx context.Context, store chatter.MessageStore, n int) error {
 		case <-t.C:
 		}
 	}
-}
-
-func printCRM(w io.Writer, srv *amocrmtest.Server, marker int64) error {
-	statuses := map[int64]string{}
-	for _, p := range srv.Pipelines() {
-		for _, s := range p.Statuses {
-			statuses[s.ID] = s.Name
-		}
-	}
-	fmt.Fprintln(w, "Сделки в amoCRM:")
-	for _, l := range srv.Leads() {
-		origin := "была в аккаунте"
-		if k := amocrmtest.FieldString(l.CustomFieldsValues, marker); k != "" {
-			origin = "из сообщения " + k
-		}
-		fmt.Fprintf(w, "  #%d «%s» [%s] контакты %v теги %v (%s)\n", l.ID, l.Name, statuses[l.StatusID], l.ContactIDs, l.Tags, origin)
-		for _, n := range srv.Notes(amocrmtest.EntityLeads, l.ID) {
-			text, _ := n.Params["text"].(string)
-			first, _, _ := strings.Cut(text, "\n")
-			fmt.Fprintf(w, "      примечание #%d: %s\n", n.ID, first)
-		}
-	}
-	fmt.Fprintln(w, "\nКонтакты в amoCRM:")
-	for _, c := range srv.Contacts() {
-		name := cmp.Or(c.Name, strings.TrimSpace(c.FirstName+" "+c.LastName))
-		fmt.Fprintf(w, "  #%d %s telegram_id=%s username=%s телефон=%s\n", c.ID, name,
-			cmp.Or(amocrmtest.FieldString(c.CustomFieldsValues, amocrmtest.DemoContactTelegramID), "—"),
-			cmp.Or(amocrmtest.FieldString(c.CustomFieldsValues, amocrmtest.DemoContactTelegramUsername), "—"),
-			cmp.Or(amocrmtest.FieldString(c.CustomFieldsValues, amocrmtest.DemoContactPhone), "—"))
-	}
-	return nil
-}
-
-func printLedger(ctx context.Context, w io.Writer, store chatter.MessageStore) error {
-	entries, err := store.ListEntries(ctx, chatter.LedgerQuery{Workspace: workspace, Limit: 1000})
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(entries, func(a, b *chatter.LedgerEntry) int {
-		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), strings.Compare(a.Key.String(), b.Key.String()))
-	})
-	fmt.Fprintln(w, "\nЖурнал доставки:")
-	for _, e := range entries {
-		what := ""
-		if r := e.Result; r != nil {
-			switch {
-			case r.Adopted:
-				what = fmt.Sprintf("найдена сделка #%d", r.LeadID)
-			case r.Threaded:
-				what = fmt.Sprintf("примечание #%d к сделке #%d", r.NoteID, r.LeadID)
-			default:
-				what = fmt.Sprintf("новая сделка #%d, контакт #%d", r.LeadID, r.ContactID)
-			}
-		}
-		if e.ErrorClass != "" {
-			what += " ошибка: " + string(e.ErrorClass)
-		}
-		fmt.Fprintf(w, "  %-28s %-9s попыток %d  %s\n", e.Key.String(), e.State, e.Attempts, what)
-	}
-	return nil
 }
