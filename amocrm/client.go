@@ -67,6 +67,7 @@ type Client struct {
 	now     func() time.Time
 	jitter  func() float64
 	hook    func(RequestInfo)
+	hooks   atomic.Pointer[[]func(RequestInfo)] // added by Observe
 	logger  *slog.Logger
 	ua      string
 
@@ -707,6 +708,27 @@ func (c *Client) Probe(ctx context.Context) error {
 	return err
 }
 
+// Observe calls hook after every HTTP attempt from now on, besides the
+// WithRequestHook hook (for statistics a component of its own keeps, such
+// as amocrmsink's RequestStats). hook must be fast and safe for concurrent
+// use. It is safe to call at any time.
+func (c *Client) Observe(hook func(RequestInfo)) {
+	if hook == nil {
+		return
+	}
+	for {
+		old := c.hooks.Load()
+		var next []func(RequestInfo)
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, hook)
+		if c.hooks.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
 // BlockPolicy returns the client's block policy, defaults applied.
 func (c *Client) BlockPolicy() BlockPolicy { return c.policy }
 
@@ -800,8 +822,17 @@ func (c *Client) send(ctx context.Context, req *request, bearer string) (*http.R
 }
 
 func (c *Client) report(ctx context.Context, req *request, status int, dur time.Duration, retry int, err error) {
-	if c.hook != nil {
-		c.hook(RequestInfo{Method: req.method, Path: req.path, Status: status, Duration: dur, Retry: retry, Err: err})
+	hooks := c.hooks.Load()
+	if c.hook != nil || hooks != nil {
+		ri := RequestInfo{Method: req.method, Path: req.path, Status: status, Duration: dur, Retry: retry, Err: err}
+		if c.hook != nil {
+			c.hook(ri)
+		}
+		if hooks != nil {
+			for _, h := range *hooks {
+				h(ri)
+			}
+		}
 	}
 	if c.logger.Enabled(ctx, slog.LevelDebug) {
 		attrs := []slog.Attr{

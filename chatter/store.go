@@ -250,9 +250,12 @@ type WorkFunc func(ctx context.Context, j *Job) Outcome
 
 // QueueConfig tunes Queue.Work.
 type QueueConfig struct {
-	// Workers is the number of deliveries run concurrently. Defaults to 4.
+	// Workers is the number of deliveries run concurrently. Defaults to
+	// DefaultWorkers (4), as PipelineConfig.Workers, which the pipeline
+	// passes here.
 	Workers int
-	// JobTimeout bounds one attempt. Defaults to 2 minutes.
+	// JobTimeout bounds one attempt. Defaults to DefaultJobTimeout (2
+	// minutes), as PipelineConfig.JobTimeout.
 	JobTimeout time.Duration
 	// Logger receives queue diagnostics; nil is silent.
 	Logger *slog.Logger

@@ -41,9 +41,9 @@ type ClientConfig struct {
 	OAuth *amocrm.OAuthConfig
 	// LongLivedToken is a private integration's long-lived token.
 	LongLivedToken string
-	// Stats, when set, receives every HTTP attempt and the budget's store
-	// failures. Pass the same value as Config.Stats so that the sink's
-	// checks see them.
+	// Stats, when set, receives every HTTP attempt (RequestStats.Attach)
+	// and the budget's store failures. Pass the same value as Config.Stats
+	// so that the sink's checks see the budget's failures too.
 	Stats *RequestStats
 	// Interval is the gap between two requests to the account across all
 	// instances. Defaults to amocrm.DefaultInterval.
@@ -54,8 +54,8 @@ type ClientConfig struct {
 	// category auth. Tokens are never logged. nil is silent.
 	Logger *slog.Logger
 	// Options are further amocrm options (WithHTTPClient, WithTimeout,
-	// WithBackoff, WithBlockPolicy, WithClock, ...), applied after
-	// NewClient's own: a WithLimiter, WithRequestHook or WithLogger here
+	// WithBackoff, WithBlockPolicy, WithClock, WithRequestHook, ...),
+	// applied after NewClient's own: a WithLimiter or WithLogger here
 	// replaces what NewClient wires.
 	Options []amocrm.Option
 }
@@ -112,15 +112,15 @@ func NewClient(cfg ClientConfig) (*amocrm.Client, error) {
 	} else {
 		opts = append(opts, amocrm.WithLongLivedToken(cfg.LongLivedToken))
 	}
-	if cfg.Stats != nil {
-		opts = append(opts, amocrm.WithRequestHook(cfg.Stats.Observe))
-	}
 	if cfg.Logger != nil {
 		opts = append(opts, amocrm.WithLogger(cfg.Logger.With(slog.String(chatter.AttrWorkspace, cfg.Workspace))))
 	}
 	c, err := amocrm.NewClient(account, append(opts, cfg.Options...)...)
 	if err != nil {
 		return nil, fmt.Errorf("amocrmsink: client: %w: %w", err, chatter.ErrInvalid)
+	}
+	if cfg.Stats != nil {
+		cfg.Stats.Attach(c)
 	}
 	return c, nil
 }

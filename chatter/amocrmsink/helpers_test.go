@@ -98,7 +98,6 @@ func newEnv(t testing.TB, o envOptions) *env {
 		amocrm.WithLongLivedToken(e.token),
 		amocrm.WithLimiter(amocrm.Unlimited()),
 		amocrm.WithBackoff(amocrm.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond, Retries: 3}),
-		amocrm.WithRequestHook(e.stats.Observe),
 	}, o.client...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -94,9 +94,9 @@ type Config struct {
 	TokenExpiry func(ctx context.Context) (time.Time, error)
 	// TokenWarnBefore defaults to 72 hours.
 	TokenWarnBefore time.Duration
-	// Stats counts amoCRM answers for the rate-limit and block checks. Pass
-	// the same value to amocrm.WithRequestHook(stats.Observe) when creating
-	// Client. Defaults to a RequestStats fed only by the sink's own errors.
+	// Stats counts amoCRM answers for the rate-limit and block checks; New
+	// attaches it to Client (RequestStats.Attach: every HTTP attempt, once
+	// even when NewClient attached it too). Defaults to a new RequestStats.
 	Stats *RequestStats
 	// RateWindow is how far back the rate-limit check counts 429 answers.
 	// Defaults to 15 minutes.
@@ -264,6 +264,7 @@ func New(cfg Config) (*Sink, error) {
 	if cfg.BatchSize > 1 {
 		cfg.BatchWait = cmp.Or(cfg.BatchWait, DefaultBatchWait)
 	}
+	stats.Attach(cfg.Client)
 	s := &Sink{cfg: cfg, log: log, stats: stats, holder: cfg.Holder, mapper: cfg.Mapper}
 	s.leads = &batcher[*amocrm.ComplexLead, *amocrm.ComplexLeadResult]{
 		size: cfg.BatchSize, wait: cfg.BatchWait, method: http.MethodPost, path: "/api/v4/leads/complex", send: s.sendLeads}

@@ -14,10 +14,10 @@ const maxRateEvents = 4096
 
 // RequestStats counts amoCRM answers that matter to the diagnostics: 429s
 // (the warning before a block) and blocks, and the calls of a shared
-// BudgetLimiter to its store. Feed it every HTTP attempt with
-// amocrm.WithRequestHook(stats.Observe) and give it to the BudgetLimiter
-// (NewClient does both); the Sink also feeds it the errors of its
-// deliveries. It is safe for concurrent use.
+// BudgetLimiter to its store. Every HTTP attempt reaches it through
+// Attach, which New (Config.Stats) and NewClient (ClientConfig.Stats, also
+// given to the BudgetLimiter) call; the Sink also feeds it the errors of
+// its deliveries. It is safe for concurrent use.
 type RequestStats struct {
 	now func() time.Time
 
@@ -29,7 +29,8 @@ type RequestStats struct {
 	blockedUntil time.Time
 	blockStatus  int
 
-	budgetCalls    int64 // rate-budget store calls (Reserve, Penalize)
+	attached       map[*amocrm.Client]bool // see Attach
+	budgetCalls    int64                   // rate-budget store calls (Reserve, Penalize)
 	budgetFailures int64
 	budgetErr      error // the latest failure
 	budgetErrAt    time.Time
@@ -43,7 +44,27 @@ func NewRequestStats(now func() time.Time) *RequestStats {
 	return &RequestStats{now: now}
 }
 
-// Observe records one HTTP attempt; pass it to amocrm.WithRequestHook.
+// Attach makes c report every HTTP attempt to r (amocrm.Client.Observe),
+// once however often it is called for c: NewClient attaches
+// ClientConfig.Stats, New attaches Config.Stats, and the same value given
+// to both counts each answer once.
+func (r *RequestStats) Attach(c *amocrm.Client) {
+	if c == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.attached == nil {
+		r.attached = map[*amocrm.Client]bool{}
+	}
+	done := r.attached[c]
+	r.attached[c] = true
+	r.mu.Unlock()
+	if !done {
+		c.Observe(r.Observe)
+	}
+}
+
+// Observe records one HTTP attempt; Attach feeds it from a client.
 func (r *RequestStats) Observe(info amocrm.RequestInfo) {
 	now := r.now()
 	r.mu.Lock()

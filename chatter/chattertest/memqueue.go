@@ -13,10 +13,7 @@ import (
 	"github.com/chatterhq/sdk/chatter"
 )
 
-// Queue defaults, as documented on chatter.QueueConfig.
 const (
-	defaultWorkers    = 4
-	defaultJobTimeout = 2 * time.Minute
 	// panicRetryDelay is the delay before a job whose WorkFunc panicked runs again.
 	panicRetryDelay = 50 * time.Millisecond
 	// idleWakeCustomClock bounds how long an idle worker sleeps when the clock
@@ -45,8 +42,8 @@ func (s *MemStore) Work(ctx context.Context, cfg chatter.QueueConfig, fn chatter
 	if cfg.NotifyWorkers < 0 || cfg.NotifyTimeout < 0 {
 		return fmt.Errorf("chattertest: work: %w", invalidf("notify_workers", "отрицательные параметры уведомлений", "notify workers or timeout is negative"))
 	}
-	workers := cmp.Or(cfg.Workers, defaultWorkers)
-	timeout := cmp.Or(cfg.JobTimeout, defaultJobTimeout)
+	workers := cmp.Or(cfg.Workers, chatter.DefaultWorkers)
+	timeout := cmp.Or(cfg.JobTimeout, chatter.DefaultJobTimeout)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -20,8 +20,8 @@ import (
 
 // Defaults, as documented on chatter.QueueConfig and the stores' tuning.
 const (
-	DefaultWorkers           = 4
-	DefaultJobTimeout        = 2 * time.Minute
+	DefaultWorkers           = chatter.DefaultWorkers    // one source: chatter.QueueConfig's documented default
+	DefaultJobTimeout        = chatter.DefaultJobTimeout // likewise
 	DefaultReconcileInterval = time.Minute
 	// LedgerWriteLimit bounds recording an outcome after the job's context
 	// ended (the outcome is recorded on a context of its own).

@@ -115,11 +115,9 @@ func (a *App) newWorkspace(ctx context.Context, wc config.Workspace) (*workspace
 	return w, nil
 }
 
-// observe feeds the metrics and the sink's request statistics with every
-// amoCRM request (the option replaces the client's own hook, so it calls
-// both).
+// observe feeds the metrics with every amoCRM request (the sink's request
+// statistics are attached to the client by amocrmsink.NewClient).
 func (w *workspace) observe(ri amocrm.RequestInfo) {
-	w.stats.Observe(ri)
 	if m := w.app.metrics; m != nil {
 		m.AmoCRMHook(w.id)(ri)
 	}
