@@ -71,8 +71,13 @@ func TestLedgerInARealBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS("#class"), string(chatter.ClassPermanent)),
 		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(row)),
 	))
+	// The row is on the unfiltered page too: wait for the filtered one.
+	waitFor(t, "the filtered ledger page", func() bool {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.search.includes("class=`+string(chatter.ClassPermanent)+`") && document.readyState === "complete" && document.querySelector("#ledger") !== null`))
+		return err == nil && ok
+	})
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(row))))
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#ledger tbody tr[id]").length`))
 	require.NoError(t, err)
 	require.Equal(t, 1, rows, "the dead message alone")
