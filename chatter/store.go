@@ -337,7 +337,10 @@ type Queue interface {
 	// destination that made it snooze them (a block, a pause) answers
 	// again, so they do not sleep out a guessed cool-down. Retries after a
 	// failure (StateFailed) and running deliveries are not touched; no
-	// attempt is used. With no classes it wakes nothing.
+	// attempt is used. A snooze the ledger shows but the queue has not
+	// applied yet (the attempt is finishing) is not woken: call Wake again
+	// shortly after (amocrmsink.Sink.Watch does). With no classes it wakes
+	// nothing.
 	Wake(ctx context.Context, workspace string, classes ...ErrorClass) (int, error)
 }
 
