@@ -56,9 +56,6 @@ func (w *workspace) buildBots(ctx context.Context) error {
 			Client: client, Workspace: w.id, Mode: mode, AllowedUpdates: bc.AllowedUpdates,
 			SecretToken: b.secret, WebhookURL: b.webhookURL(), MaxBodyBytes: w.app.cfg.HTTP.MaxBodyBytes,
 			Notifier: w.app.notifierOf(w.id), Logger: w.log.With(slog.String("bot", bc.ID)), Clock: w.app.now,
-			// The chats the bot is in survive restarts (the guide's "bot not
-			// added / rights" checks read them).
-			Store: w.app.store,
 		})
 		if err != nil {
 			return fmt.Errorf("workspace %s: bot %s: %w", w.id, bc.ID, err)
